@@ -1,0 +1,52 @@
+# daxcow: top-level make targets.  `make check` is the test command; `make demo` is the main job.
+# Inside a kernel tree Kbuild reads ./Kbuild instead of this file.
+
+TOP        := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+PROFILE    ?= default
+KOBJ       := $(TOP)/build/linux/out-$(PROFILE)
+MODOUT     := $(TOP)/build/module-$(PROFILE)
+KERNEL     := $(KOBJ)/arch/x86/boot/bzImage
+RUST_V     := $(shell rustc --version 2>/dev/null | awk '{ print $$2 }')
+export RUST_LIB_SRC ?= /usr/src/rustc-$(RUST_V)/library
+export LIBCLANG_PATH ?= /usr/lib/llvm-19/lib
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+export PROFILE
+KMAKE       = $(MAKE) -C $(KOBJ) LLVM=-19 M=$(TOP) MO=$(MODOUT)
+CLIPPY     ?=
+
+.PHONY: all deps kernel module host-test guest-test check demo clean distclean fmt
+
+all: module
+
+deps:
+	@bash scripts/deps.sh
+
+kernel:
+	@bash scripts/kernel.sh
+
+# The module only; `make kernel` first.  CLIPPY=1 runs clippy over the Rust as it compiles.
+module:
+	@test -f $(KOBJ)/Module.symvers || { echo "module: no built kernel in $(KOBJ) (make kernel)"; exit 1; }
+	@mkdir -p $(MODOUT)
+	+$(KMAKE) $(if $(CLIPPY),CLIPPY=1) modules
+
+host-test:
+	@bash scripts/host-test.sh
+
+guest-test:
+	@bash tests/guest/run-all.sh
+
+demo: deps kernel module
+	@qemu/run --timeout 900 -- tests/guest/demo.sh
+
+check:
+	@bash scripts/check.sh
+
+fmt:
+	rustfmt --edition 2021 src/*.rs tests/host/src/*.rs
+
+clean:
+	rm -rf $(MODOUT) build/run build/logs
+
+distclean:
+	rm -rf build

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# `make check`: every set-up step, then all tests, ending with "N passed, M failed".
+#   1. make deps, make kernel, make module  (a failing step counts as one failure and stops)
+#   2. host tests (cargo test over the module's pure logic)
+#   3. runner self-tests (the guest runner's exit status, timeout and kernel-report detection)
+#   4. guest tests in one boot with daxcow loaded (tests/guest/run-all.sh)
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+mkdir -p build
+passed=0 failed=0
+t0=$(date +%s)
+
+summary() {
+	echo "check: took $(( $(date +%s) - t0 ))s"
+	echo "$passed passed, $failed failed"
+	[ "$failed" = 0 ]
+	exit $?
+}
+step() {
+	local name=$1; shift
+	echo "== $name"
+	local s; s=$(date +%s)
+	if "$@"; then
+		echo "== $name: ok ($(( $(date +%s) - s ))s)"
+	else
+		echo "FAIL: $name"
+		failed=$((failed + 1))
+		summary
+	fi
+}
+# tally LOG: add the PASS:/FAIL: lines of LOG.
+tally() {
+	local p f
+	p=$(grep -c '^PASS: ' "$1"); f=$(grep -c '^FAIL: ' "$1")
+	passed=$((passed + p)); failed=$((failed + f))
+	echo "   ($p passed, $f failed)"
+}
+
+step "make deps" make -s deps
+step "make kernel" make -s kernel
+step "make module" make -s module
+
+echo "== host tests"
+bash scripts/host-test.sh > build/check-host.log 2>&1
+tail -n 30 build/check-host.log | grep -E '^(test |host:)' | grep -v ' ok$' || true
+read -r p f < <(sed -n 's/^host: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' build/check-host.log)
+passed=$((passed + ${p:-0})); failed=$((failed + ${f:-1}))
+echo "   (${p:-0} passed, ${f:-1} failed)"
+
+echo "== runner self-tests"
+bash tests/runner-selftest.sh 2>&1 | tee build/check-runner.log
+tally build/check-runner.log
+
+echo "== guest tests (daxcow loaded)"
+qemu/run --timeout 1200 -- tests/guest/run-all.sh 2>&1 | tee build/check-guest.log
+rc=${PIPESTATUS[0]}
+tally build/check-guest.log
+if [ "$rc" != 0 ] && ! grep -q '^FAIL: ' build/check-guest.log; then
+	echo "FAIL: guest run ended with status $rc"
+	failed=$((failed + 1))
+fi
+summary

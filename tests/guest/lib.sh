@@ -1,0 +1,42 @@
+# Helpers for the in-guest test scripts (sourced, bash).  Each check prints one line
+# "PASS: name" or "FAIL: name: why"; scripts/check.sh counts them.
+pass_count=0 fail_count=0
+pass() { echo "PASS: $*"; pass_count=$((pass_count + 1)); }
+fail() { echo "FAIL: $*"; fail_count=$((fail_count + 1)); }
+# check NAME COMMAND...: PASS when COMMAND succeeds.
+check() { local name=$1; shift; if "$@"; then pass "$name"; else fail "$name"; fi; }
+info() { echo "  $*"; }
+die() { echo "FAIL: $*"; exit 1; }
+finish() { echo "  ($pass_count passed, $fail_count failed in $(basename "$0"))"; [ "$fail_count" = 0 ]; }
+
+STATX_ATTR_DAX=0x00200000
+FIEMAP_EXTENT_SHARED=0x2000
+
+# is_dax FILE: statx reports STATX_ATTR_DAX.
+is_dax() {
+	local attrs
+	attrs=$(xfs_io -r -c 'statx -r' "$1" | awk '$1 == "stat.attributes" { print $3 }')
+	[ -n "$attrs" ] && (( attrs & STATX_ATTR_DAX ))
+}
+
+# shared_extents FILE / total_extents FILE: counts from FIEMAP.
+fiemap_flags() { xfs_io -r -c 'fiemap -v' "$1" | awk 'NR > 2 && $2 != "hole" { print $NF }'; }
+shared_extents() { local n=0 f; for f in $(fiemap_flags "$1"); do (( f & FIEMAP_EXTENT_SHARED )) && n=$((n + 1)); done; echo $n; }
+total_extents() { fiemap_flags "$1" | wc -l; }
+
+# patch_model FILE OFFSET LEN BYTE: what a pwrite -S BYTE does, applied to a model file.
+patch_model() {
+	head -c "$3" /dev/zero | tr '\0' "\\$(printf '%03o' "$4")" |
+		dd of="$1" bs=1 seek="$2" conv=notrunc status=none 2>/dev/null ||
+		dd of="$1" oflag=seek_bytes seek="$2" conv=notrunc status=none
+}
+
+# same FILE MODEL: byte-for-byte equal.
+same() { cmp -s "$1" "$2"; }
+
+# mkfs_dax DEV MNT: a fresh reflink XFS on DEV mounted -o dax=always at MNT.
+mkfs_dax() {
+	mkdir -p "$2"
+	mkfs.xfs -f -q -m reflink=1 "$1" >/dev/null || die "mkfs.xfs $1"
+	mount -o dax=always "$1" "$2" || die "mount -o dax=always $1"
+}

@@ -1,0 +1,25 @@
+#!/bin/bash
+# The daxcow module itself: it loads, says which kernel it was built for, and unloads cleanly,
+# repeatedly.
+set -u
+. "$(dirname "$0")/lib.sh"
+
+ko=${DAXCOW_KO:?}
+release=$(uname -r)
+if [ "${DAXCOW_MODULE_LOADED:-0}" != 1 ]; then
+	insmod "$ko" || die "insmod $ko"
+fi
+check "daxcow is loaded" grep -q '^daxcow ' /proc/modules
+check "load message names the kernel it was built for" \
+	bash -c "dmesg | grep -q 'daxcow [0-9.]* loaded (built for Linux $release)'"
+check "modinfo: license GPL" bash -c "modinfo -F license '$ko' | grep -qx GPL"
+
+ok=1
+for i in 1 2 3 4 5; do
+	rmmod daxcow || { ok=0; break; }
+	grep -q '^daxcow ' /proc/modules && { ok=0; break; }
+	insmod "$ko" || { ok=0; break; }
+done
+check "5 rmmod/insmod cycles" test $ok = 1
+check "unload message logged" bash -c "dmesg | grep -q 'daxcow [0-9.]* unloaded'"
+finish

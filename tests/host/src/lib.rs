@@ -1,0 +1,5 @@
+//! The parts of daxcow that need no kernel, compiled from the module's own source files so the
+//! host tests exercise exactly the code the module runs.
+
+#[path = "../../../src/cow_plan.rs"]
+pub mod cow_plan;

@@ -1,0 +1,105 @@
+//! The copy-around planner against a byte-array model: for any offset, length, alignment and
+//! source kind, executing the plan and then the write leaves the new block equal to what a
+//! reader of the file must see.
+
+use daxcow_host_tests::cow_plan::{CopyAroundPlan, PlanError, SourceKind};
+use proptest::prelude::*;
+
+/// Carries `plan` out on `dst` (the new block, initially garbage) from `src` (the old extent's
+/// bytes for the same span), as the kernel side does: copy for a mapped source, zero otherwise.
+fn execute(plan: &CopyAroundPlan, kind: SourceKind, src: &[u8], dst: &mut [u8]) {
+    for r in plan.fill_ranges() {
+        let (a, b) = (r.start as usize, r.end as usize);
+        if kind.copies() {
+            dst[a..b].copy_from_slice(&src[a..b]);
+        } else {
+            dst[a..b].fill(0);
+        }
+    }
+}
+
+fn kind_strategy() -> impl Strategy<Value = SourceKind> {
+    prop_oneof![Just(SourceKind::Hole), Just(SourceKind::Unwritten), Just(SourceKind::Mapped)]
+}
+
+proptest! {
+    #[test]
+    fn write_through_plan_matches_model(
+        align_shift in 9u32..14,
+        pos in 0u64..40_000,
+        len in 1u64..20_000,
+        kind in kind_strategy(),
+        seed in any::<u8>(),
+    ) {
+        let align = 1u64 << align_shift;
+        let plan = CopyAroundPlan::new(pos, len, align).unwrap();
+        prop_assert_eq!(plan.span_start % align, 0);
+        prop_assert_eq!(plan.span_len % align, 0);
+        prop_assert!(plan.span_start <= pos);
+        prop_assert!(pos + len <= plan.span_start + plan.span_len);
+        prop_assert!(plan.span_len < len + 2 * align);
+
+        let n = plan.span_len as usize;
+        let src: Vec<u8> = (0..n).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed) | 1).collect();
+        let mut dst = vec![0xEEu8; n];
+        execute(&plan, kind, &src, &mut dst);
+
+        // The operation's own bytes: a write stores new data; the fault case stores nothing.
+        let op = (pos - plan.span_start) as usize..(pos - plan.span_start + len) as usize;
+        if !plan.whole {
+            for b in &mut dst[op.clone()] { *b = 0x5A; }
+        }
+        for i in 0..n {
+            let expect = if !plan.whole && op.contains(&i) {
+                0x5A
+            } else if kind.copies() {
+                src[i]
+            } else {
+                0
+            };
+            prop_assert_eq!(dst[i], expect, "byte {} of span, plan {:?}", i, plan);
+        }
+        // Nothing inside the operation is filled twice, and nothing outside is left out.
+        let filled = plan.fill_bytes();
+        if plan.whole { prop_assert_eq!(filled, plan.span_len); }
+        else { prop_assert_eq!(filled, plan.span_len - len); }
+    }
+
+    #[test]
+    fn overflow_is_reported_not_wrapped(pos in (u64::MAX - 10_000)..=u64::MAX, len in 1u64..20_000) {
+        let r = CopyAroundPlan::new(pos, len, 4096);
+        match pos.checked_add(len).and_then(|e| e.checked_add(4095)) {
+            None => prop_assert_eq!(r, Err(PlanError::Overflow)),
+            Some(_) => prop_assert!(r.is_ok()),
+        }
+    }
+}
+
+#[test]
+fn fault_on_an_aligned_page_copies_the_whole_page() {
+    let p = CopyAroundPlan::new(8192, 4096, 4096).unwrap();
+    assert!(p.whole);
+    assert_eq!(p.fill_ranges().collect::<Vec<_>>(), vec![0..4096]);
+}
+
+#[test]
+fn pmd_fault_copies_two_mib() {
+    let p = CopyAroundPlan::new(2 << 20, 2 << 20, 2 << 20).unwrap();
+    assert!(p.whole);
+    assert_eq!(p.fill_bytes(), 2 << 20);
+}
+
+#[test]
+fn write_crossing_a_page_boundary_copies_head_and_tail() {
+    let p = CopyAroundPlan::new(4095, 10, 4096).unwrap();
+    assert_eq!((p.span_start, p.span_len), (0, 8192));
+    assert_eq!(p.head, 0..4095);
+    assert_eq!(p.tail, 4105..8192);
+}
+
+#[test]
+fn bad_requests_are_refused() {
+    assert_eq!(CopyAroundPlan::new(0, 0, 4096), Err(PlanError::EmptyRange));
+    assert_eq!(CopyAroundPlan::new(0, 1, 3000), Err(PlanError::BadAlignment));
+    assert_eq!(CopyAroundPlan::new(0, 1, 256), Err(PlanError::BadAlignment));
+}
