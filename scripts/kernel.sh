@@ -108,10 +108,10 @@ if [ ! -f "$obj/.config" ] || [ "$(cat "$cfgstamp" 2>/dev/null)" != "$cfgin" ]; 
 	(cd "$obj" && KCONFIG_CONFIG=.config "$src/scripts/kconfig/merge_config.sh" -m -O . .config "${fragments[@]}" >/dev/null)
 	"${KMAKE[@]}" -s olddefconfig
 	missing=$(cat "${fragments[@]}" | grep -E '^CONFIG_[A-Z0-9_]+=' | while IFS= read -r line; do
-		grep -qx -- "$line" "$obj/.config" || echo "$line"
+		if ! grep -qx -- "$line" "$obj/.config"; then echo "$line"; fi
 	done)
 	missing+=$(cat "${fragments[@]}" | sed -n 's/^# \(CONFIG_[A-Z0-9_]*\) is not set$/\1/p' | while read -r sym; do
-		grep -q "^$sym=" "$obj/.config" && echo " $sym should be unset"
+		if grep -q "^$sym=" "$obj/.config"; then echo " $sym should be unset"; fi
 	done)
 	[ -z "$missing" ] || die "these config requests did not stick (a dependency is missing): $(echo $missing)"
 	echo "$cfgin" > "$cfgstamp"

@@ -12,27 +12,6 @@
 
 use core::ops::Range;
 
-/// What backs the old (source) side of a copy-on-write.
-///
-/// In C a hole source shows up as the iomap itself, flagged `IOMAP_F_SHARED`, and an
-/// unwritten one by its type; here the three cases are explicit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SourceKind {
-    /// No blocks: reads as zeroes.
-    Hole,
-    /// Allocated but never written: reads as zeroes.
-    Unwritten,
-    /// Written blocks whose contents must be copied.
-    Mapped,
-}
-
-impl SourceKind {
-    /// Whether the bytes around the write are copied from the source (else they are zeroed).
-    pub fn copies(self) -> bool {
-        matches!(self, SourceKind::Mapped)
-    }
-}
-
 /// Why a copy-around request cannot be planned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PlanError {
@@ -82,7 +61,11 @@ impl CopyAroundPlan {
             span_start,
             span_len,
             head: 0..if whole { 0 } else { head_len },
-            tail: if whole { span_len..span_len } else { tail_off..span_len },
+            tail: if whole {
+                span_len..span_len
+            } else {
+                tail_off..span_len
+            },
             whole,
         })
     }
@@ -90,9 +73,21 @@ impl CopyAroundPlan {
     /// The ranges of the span to fill from the source, in order: the whole span, or the head
     /// and the tail (each only when not empty).
     pub fn fill_ranges(&self) -> impl Iterator<Item = Range<u64>> + '_ {
-        let whole = if self.whole { Some(0..self.span_len) } else { None };
-        let head = if !self.whole && !self.head.is_empty() { Some(self.head.clone()) } else { None };
-        let tail = if !self.whole && !self.tail.is_empty() { Some(self.tail.clone()) } else { None };
+        let whole = if self.whole {
+            Some(0..self.span_len)
+        } else {
+            None
+        };
+        let head = if !self.whole && !self.head.is_empty() {
+            Some(self.head.clone())
+        } else {
+            None
+        };
+        let tail = if !self.whole && !self.tail.is_empty() {
+            Some(self.tail.clone())
+        } else {
+            None
+        };
         whole.into_iter().chain(head).chain(tail)
     }
 

@@ -59,5 +59,5 @@ info "dedupe of differing ranges: $(echo $out)"
 check "FIDEDUPERANGE of differing ranges reports a difference" grep -qi "did not match" <<<"$out"
 
 umount $mnt
-check "xfs_repair -n clean after unmount" xfs_repair -n "$dev" >/dev/null 2>&1
+check "xfs_repair -n clean after unmount" quiet xfs_repair -n "$dev"
 finish

@@ -5,6 +5,8 @@ pass() { echo "PASS: $*"; pass_count=$((pass_count + 1)); }
 fail() { echo "FAIL: $*"; fail_count=$((fail_count + 1)); }
 # check NAME COMMAND...: PASS when COMMAND succeeds.
 check() { local name=$1; shift; if "$@"; then pass "$name"; else fail "$name"; fi; }
+# quiet COMMAND...: run it with its output discarded (for use under check).
+quiet() { "$@" >/dev/null 2>&1; }
 info() { echo "  $*"; }
 die() { echo "FAIL: $*"; exit 1; }
 finish() { echo "  ($pass_count passed, $fail_count failed in $(basename "$0"))"; [ "$fail_count" = 0 ]; }

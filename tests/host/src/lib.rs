@@ -3,3 +3,12 @@
 
 #[path = "../../../src/cow_plan.rs"]
 pub mod cow_plan;
+
+#[path = "../../../src/extent.rs"]
+pub mod extent;
+
+#[path = "../../../src/compare.rs"]
+pub mod compare;
+
+#[path = "../../../src/lockstep.rs"]
+pub mod lockstep;

@@ -2,7 +2,8 @@
 //! source kind, executing the plan and then the write leaves the new block equal to what a
 //! reader of the file must see.
 
-use daxcow_host_tests::cow_plan::{CopyAroundPlan, PlanError, SourceKind};
+use daxcow_host_tests::cow_plan::{CopyAroundPlan, PlanError};
+use daxcow_host_tests::extent::ExtentKind as SourceKind;
 use proptest::prelude::*;
 
 /// Carries `plan` out on `dst` (the new block, initially garbage) from `src` (the old extent's
@@ -10,7 +11,7 @@ use proptest::prelude::*;
 fn execute(plan: &CopyAroundPlan, kind: SourceKind, src: &[u8], dst: &mut [u8]) {
     for r in plan.fill_ranges() {
         let (a, b) = (r.start as usize, r.end as usize);
-        if kind.copies() {
+        if kind.has_data() {
             dst[a..b].copy_from_slice(&src[a..b]);
         } else {
             dst[a..b].fill(0);
@@ -52,7 +53,7 @@ proptest! {
         for i in 0..n {
             let expect = if !plan.whole && op.contains(&i) {
                 0x5A
-            } else if kind.copies() {
+            } else if kind.has_data() {
                 src[i]
             } else {
                 0

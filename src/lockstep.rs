@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Walking two files' mappings in lockstep: the two-file iterator behind FIDEDUPERANGE.
+//!
+//! The seed series proposed `iomap_apply2()` for this; Linux 7.3 open-codes it in
+//! `dax_dedupe_file_range_compare()` with two `struct iomap_iter`s.  Here the walk is generic
+//! over [`MappingCursor`], the `iomap_iter()` protocol of one file, so the same code runs on
+//! the kernel's iterators and, in the host tests, on a model.
+
+use crate::compare::{pair_rule, PairRule};
+use crate::extent::ExtentKind;
+
+/// One mapping of a file: `[offset, offset + length)` is backed by an extent of `kind`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mapping {
+    /// File offset of the first byte the mapping describes.
+    pub offset: u64,
+    /// Length of the mapping in bytes.
+    pub length: u64,
+    /// What backs it.
+    pub kind: ExtentKind,
+}
+
+/// Why a mapping cannot be used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WalkError<E> {
+    /// The cursor (the file system) failed.
+    Cursor(E),
+    /// The mapping does not contain the cursor's position, or its end overflows.
+    BadMapping,
+}
+
+/// One file's side of the walk, with the `iomap_iter()` protocol: [`next`](Self::next)
+/// finishes the previous mapping and produces the one at the current position; it returns
+/// `None` when the range is done or when the previous mapping was not advanced at all.
+pub trait MappingCursor {
+    /// The cursor's error.
+    type Error;
+    /// The mapping at the current position, or `None` at the end of the walk.
+    fn next(&mut self) -> Result<Option<Mapping>, Self::Error>;
+    /// The current file position.
+    fn pos(&self) -> u64;
+    /// Bytes of the range not walked yet.
+    fn remaining(&self) -> u64;
+    /// Consumes `len` bytes of the current mapping.
+    fn advance(&mut self, len: u64) -> Result<(), Self::Error>;
+}
+
+/// Two extents that face each other over `len` bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pair {
+    /// File position in the source.
+    pub src_pos: u64,
+    /// File position in the destination.
+    pub dst_pos: u64,
+    /// The source's mapping.
+    pub src: Mapping,
+    /// The destination's mapping.
+    pub dst: Mapping,
+    /// Bytes both mappings cover from their positions, bounded by what is left to walk.
+    pub len: u64,
+}
+
+/// Bytes of `m` from `pos` to its end, if `m` contains `pos`.
+fn left_in(m: &Mapping, pos: u64) -> Option<u64> {
+    let end = m.offset.checked_add(m.length)?;
+    if m.offset <= pos && pos < end {
+        Some(end - pos)
+    } else {
+        None
+    }
+}
+
+/// Two cursors walked together.
+pub struct Lockstep<'a, S, D> {
+    /// The source file's cursor.
+    pub src: &'a mut S,
+    /// The destination file's cursor.
+    pub dst: &'a mut D,
+}
+
+impl<'a, E, S, D> Lockstep<'a, S, D>
+where
+    S: MappingCursor<Error = E>,
+    D: MappingCursor<Error = E>,
+{
+    /// The next pair of facing extents, or `None` when either walk is done.
+    pub fn next_pair(&mut self) -> Result<Option<Pair>, WalkError<E>> {
+        let Some(src) = self.src.next().map_err(WalkError::Cursor)? else {
+            return Ok(None);
+        };
+        let Some(dst) = self.dst.next().map_err(WalkError::Cursor)? else {
+            return Ok(None);
+        };
+        let (src_pos, dst_pos) = (self.src.pos(), self.dst.pos());
+        let a = left_in(&src, src_pos).ok_or(WalkError::BadMapping)?;
+        let b = left_in(&dst, dst_pos).ok_or(WalkError::BadMapping)?;
+        let len = a.min(b).min(self.src.remaining()).min(self.dst.remaining());
+        Ok(Some(Pair {
+            src_pos,
+            dst_pos,
+            src,
+            dst,
+            len,
+        }))
+    }
+
+    /// Consumes `len` bytes of both current mappings.
+    pub fn advance(&mut self, len: u64) -> Result<(), WalkError<E>> {
+        self.src.advance(len).map_err(WalkError::Cursor)?;
+        self.dst.advance(len).map_err(WalkError::Cursor)
+    }
+
+    /// Ends both walks without consuming more (each cursor's `next` then returns `None`).
+    pub fn finish(&mut self) -> Result<(), WalkError<E>> {
+        while self.src.next().map_err(WalkError::Cursor)?.is_some() {}
+        while self.dst.next().map_err(WalkError::Cursor)?.is_some() {}
+        Ok(())
+    }
+}
+
+/// What comparing the bytes of a pair found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DataOutcome {
+    /// The first `n` bytes (`0 < n <= pair.len`) are equal; the walk goes on after them.
+    Equal(u64),
+    /// A difference was found.
+    Differ,
+}
+
+/// Compares the two ranges the cursors walk and returns whether they are the same.
+///
+/// `compare_data` compares the bytes of a pair whose rule needs reading, and may compare less
+/// than the whole pair (for example when only part of an extent could be mapped).
+pub fn compare_ranges<E, S, D, F>(
+    src: &mut S,
+    dst: &mut D,
+    mut compare_data: F,
+) -> Result<bool, WalkError<E>>
+where
+    S: MappingCursor<Error = E>,
+    D: MappingCursor<Error = E>,
+    F: FnMut(&Pair, PairRule) -> Result<DataOutcome, WalkError<E>>,
+{
+    let mut walk = Lockstep { src, dst };
+    let mut same = false;
+    while let Some(pair) = walk.next_pair()? {
+        let rule = pair_rule(pair.src.kind, pair.dst.kind);
+        let equal_len = match rule {
+            PairRule::Same => pair.len,
+            PairRule::Differ => 0,
+            _ => match compare_data(&pair, rule)? {
+                DataOutcome::Equal(n) if n > 0 && n <= pair.len => n,
+                DataOutcome::Equal(_) => return Err(WalkError::BadMapping),
+                DataOutcome::Differ => 0,
+            },
+        };
+        if equal_len == 0 {
+            walk.finish()?;
+            return Ok(false);
+        }
+        same = true;
+        walk.advance(equal_len)?;
+    }
+    Ok(same)
+}
