@@ -2,8 +2,9 @@
 # `make check`: every set-up step, then all tests, ending with "N passed, M failed".
 #   1. make deps, make kernel, make module  (a failing step counts as one failure and stops)
 #   2. host tests (cargo test over the module's pure logic)
-#   3. runner self-tests (the guest runner's exit status, timeout and kernel-report detection)
-#   4. guest tests in one boot with daxcow loaded (tests/guest/run-all.sh)
+#   3. lint: rustfmt, clippy, checkpatch --strict, SAFETY comments
+#   4. runner self-tests (the guest runner's exit status, timeout and kernel-report detection)
+#   5. guest tests in one boot with daxcow loaded (tests/guest/run-all.sh)
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -47,6 +48,10 @@ tail -n 30 build/check-host.log | grep -E '^(test |host:)' | grep -v ' ok$' || t
 read -r p f < <(sed -n 's/^host: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' build/check-host.log)
 passed=$((passed + ${p:-0})); failed=$((failed + ${f:-1}))
 echo "   (${p:-0} passed, ${f:-1} failed)"
+
+echo "== lint"
+bash scripts/lint.sh 2>&1 | tee build/check-lint.log
+tally build/check-lint.log
 
 echo "== runner self-tests"
 bash tests/runner-selftest.sh 2>&1 | tee build/check-runner.log

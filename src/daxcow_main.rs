@@ -2,11 +2,21 @@
 
 //! daxcow: the fsdax copy-on-write engine in Rust.
 //!
-//! This is the module's entry point.  While it is loaded it says so in the kernel log, with its
-//! own version and the kernel release it was built for, so that a test log always shows which
-//! engine a run used.
+//! While the module is loaded, `fs/dax.c` (with the shim series in `patches/`) hands it the
+//! copy around writes, zeroing and write faults on shared extents, the unshare copy, and the
+//! compare behind FIDEDUPERANGE.  Unloading it returns that work to the in-tree C.
 
 use kernel::prelude::*;
+
+#[path = "../bindings/helpers.rs"]
+mod helpers;
+
+mod compare;
+mod cow_plan;
+mod engine;
+mod extent;
+mod lockstep;
+mod stats;
 
 module! {
     type: Daxcow,
@@ -17,27 +27,94 @@ module! {
 }
 
 /// The daxcow release; bumped with every change of the engine interface or behaviour.
-const VERSION: &str = "0.1.0";
+const VERSION: &str = "0.2.0";
 
 /// The release string of the kernel this module was compiled against, as Kbuild wrote it.
 const BUILT_FOR: &str = include_str!(concat!(env!("OBJTREE"), "/include/config/kernel.release"));
 
-/// The module's state while it is loaded.
-struct Daxcow;
+/// The module's state while it is loaded.  Fields drop in order: the engine is unregistered
+/// (and every caller has left it) before the counters it writes are freed.
+struct Daxcow {
+    _engine: engine::Registration,
+    _stats: stats::Registration,
+}
 
 impl kernel::Module for Daxcow {
     fn init(_module: &'static ThisModule) -> Result<Self> {
+        let stats = stats::Registration::new()?;
+        let engine = engine::Registration::new()?;
         pr_info!(
             "daxcow {} loaded (built for Linux {})\n",
             VERSION,
             BUILT_FOR.trim_end()
         );
-        Ok(Daxcow)
+        Ok(Daxcow {
+            _engine: engine,
+            _stats: stats,
+        })
     }
 }
 
 impl Drop for Daxcow {
     fn drop(&mut self) {
         pr_info!("daxcow {} unloaded\n", VERSION);
+    }
+}
+
+#[kunit_tests(daxcow)]
+mod kunit {
+    use crate::compare::{first_difference, first_nonzero, pair_rule, PairRule};
+    use crate::cow_plan::CopyAroundPlan;
+    use crate::extent::ExtentKind;
+
+    #[test]
+    fn plan_write_crossing_a_page() {
+        let p = CopyAroundPlan::new(4095, 10, 4096).unwrap();
+        assert_eq!(p.span_start, 0);
+        assert_eq!(p.span_len, 8192);
+        assert_eq!(p.head, 0..4095);
+        assert_eq!(p.tail, 4105..8192);
+        assert!(!p.whole);
+    }
+
+    #[test]
+    fn plan_pmd_fault_is_whole() {
+        let p = CopyAroundPlan::new(2 << 20, 2 << 20, 2 << 20).unwrap();
+        assert!(p.whole);
+        assert_eq!(p.fill_bytes(), 2 << 20);
+    }
+
+    #[test]
+    fn plan_refuses_overflow() {
+        assert!(CopyAroundPlan::new(u64::MAX - 10, 100, 4096).is_err());
+    }
+
+    #[test]
+    fn compare_finds_first_difference() {
+        let a = [7u8; 100];
+        let mut b = [7u8; 100];
+        assert_eq!(first_difference(&a, &b), None);
+        b[77] = 8;
+        assert_eq!(first_difference(&a, &b), Some(77));
+        let mut z = [0u8; 70];
+        assert_eq!(first_nonzero(&z), None);
+        z[69] = 1;
+        assert_eq!(first_nonzero(&z), Some(69));
+    }
+
+    #[test]
+    fn holes_match_only_holes() {
+        assert_eq!(
+            pair_rule(ExtentKind::Hole, ExtentKind::Hole),
+            PairRule::Same
+        );
+        assert_eq!(
+            pair_rule(ExtentKind::Hole, ExtentKind::Mapped),
+            PairRule::Differ
+        );
+        assert_eq!(
+            pair_rule(ExtentKind::Mapped, ExtentKind::Unwritten),
+            PairRule::SourceMustBeZero
+        );
     }
 }

@@ -10,15 +10,18 @@
 use crate::compare::{pair_rule, PairRule};
 use crate::extent::ExtentKind;
 
-/// One mapping of a file: `[offset, offset + length)` is backed by an extent of `kind`.
+/// One mapping of a file: `[offset, offset + length)` is backed by an extent of `kind`;
+/// `raw` is the cursor's own description of it (the kernel's `struct iomap`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Mapping {
+pub struct Mapping<R> {
     /// File offset of the first byte the mapping describes.
     pub offset: u64,
     /// Length of the mapping in bytes.
     pub length: u64,
     /// What backs it.
     pub kind: ExtentKind,
+    /// The cursor's own description of the mapping.
+    pub raw: R,
 }
 
 /// Why a mapping cannot be used.
@@ -36,8 +39,10 @@ pub enum WalkError<E> {
 pub trait MappingCursor {
     /// The cursor's error.
     type Error;
+    /// The cursor's own description of a mapping.
+    type Raw;
     /// The mapping at the current position, or `None` at the end of the walk.
-    fn next(&mut self) -> Result<Option<Mapping>, Self::Error>;
+    fn next(&mut self) -> Result<Option<Mapping<Self::Raw>>, Self::Error>;
     /// The current file position.
     fn pos(&self) -> u64;
     /// Bytes of the range not walked yet.
@@ -48,21 +53,21 @@ pub trait MappingCursor {
 
 /// Two extents that face each other over `len` bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Pair {
+pub struct Pair<R> {
     /// File position in the source.
     pub src_pos: u64,
     /// File position in the destination.
     pub dst_pos: u64,
     /// The source's mapping.
-    pub src: Mapping,
+    pub src: Mapping<R>,
     /// The destination's mapping.
-    pub dst: Mapping,
+    pub dst: Mapping<R>,
     /// Bytes both mappings cover from their positions, bounded by what is left to walk.
     pub len: u64,
 }
 
 /// Bytes of `m` from `pos` to its end, if `m` contains `pos`.
-fn left_in(m: &Mapping, pos: u64) -> Option<u64> {
+fn left_in<R>(m: &Mapping<R>, pos: u64) -> Option<u64> {
     let end = m.offset.checked_add(m.length)?;
     if m.offset <= pos && pos < end {
         Some(end - pos)
@@ -79,13 +84,13 @@ pub struct Lockstep<'a, S, D> {
     pub dst: &'a mut D,
 }
 
-impl<'a, E, S, D> Lockstep<'a, S, D>
+impl<'a, E, R, S, D> Lockstep<'a, S, D>
 where
-    S: MappingCursor<Error = E>,
-    D: MappingCursor<Error = E>,
+    S: MappingCursor<Error = E, Raw = R>,
+    D: MappingCursor<Error = E, Raw = R>,
 {
     /// The next pair of facing extents, or `None` when either walk is done.
-    pub fn next_pair(&mut self) -> Result<Option<Pair>, WalkError<E>> {
+    pub fn next_pair(&mut self) -> Result<Option<Pair<R>>, WalkError<E>> {
         let Some(src) = self.src.next().map_err(WalkError::Cursor)? else {
             return Ok(None);
         };
@@ -132,15 +137,15 @@ pub enum DataOutcome {
 ///
 /// `compare_data` compares the bytes of a pair whose rule needs reading, and may compare less
 /// than the whole pair (for example when only part of an extent could be mapped).
-pub fn compare_ranges<E, S, D, F>(
+pub fn compare_ranges<E, R, S, D, F>(
     src: &mut S,
     dst: &mut D,
     mut compare_data: F,
 ) -> Result<bool, WalkError<E>>
 where
-    S: MappingCursor<Error = E>,
-    D: MappingCursor<Error = E>,
-    F: FnMut(&Pair, PairRule) -> Result<DataOutcome, WalkError<E>>,
+    S: MappingCursor<Error = E, Raw = R>,
+    D: MappingCursor<Error = E, Raw = R>,
+    F: FnMut(&Pair<R>, PairRule) -> Result<DataOutcome, WalkError<E>>,
 {
     let mut walk = Lockstep { src, dst };
     let mut same = false;

@@ -35,7 +35,8 @@ struct ModelCursor<'a> {
 
 impl MappingCursor for ModelCursor<'_> {
     type Error = i32;
-    fn next(&mut self) -> Result<Option<Mapping>, i32> {
+    type Raw = ();
+    fn next(&mut self) -> Result<Option<Mapping<()>>, i32> {
         self.calls += 1;
         if let Some(start) = self.start {
             if self.len == 0 || self.pos == start {
@@ -51,7 +52,7 @@ impl MappingCursor for ModelCursor<'_> {
         let from = if self.untrimmed { e.0 } else { self.pos };
         let end = (e.0 + e.1).min(self.pos.saturating_add(self.max_map));
         self.start = Some(self.pos);
-        Ok(Some(Mapping { offset: from, length: end - from, kind: e.2 }))
+        Ok(Some(Mapping { offset: from, length: end - from, kind: e.2, raw: () }))
     }
     fn pos(&self) -> u64 {
         self.pos
@@ -169,8 +170,9 @@ fn a_mapping_that_does_not_contain_the_position_is_refused() {
     struct Bad(u64);
     impl MappingCursor for Bad {
         type Error = i32;
-        fn next(&mut self) -> Result<Option<Mapping>, i32> {
-            Ok(Some(Mapping { offset: self.0 + 4096, length: 4096, kind: ExtentKind::Mapped }))
+        type Raw = ();
+        fn next(&mut self) -> Result<Option<Mapping<()>>, i32> {
+            Ok(Some(Mapping { offset: self.0 + 4096, length: 4096, kind: ExtentKind::Mapped, raw: () }))
         }
         fn pos(&self) -> u64 { self.0 }
         fn remaining(&self) -> u64 { 4096 }

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The C helpers compiled into daxcow.ko (src/daxcow_stats.c).  Their Rust
+ * declarations are in bindings/helpers.rs; keep the two in step.
+ */
+#ifndef _DAXCOW_HELPERS_H
+#define _DAXCOW_HELPERS_H
+
+#include <linux/types.h>
+
+int daxcow_stats_create(const char *const *names, unsigned int nr);
+void daxcow_stats_destroy(void);
+void daxcow_stat_add(unsigned int idx, u64 n);
+u64 daxcow_stat_sum(unsigned int idx);
+
+#endif

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Static checks, one PASS:/FAIL: line each: rustfmt, clippy on the module, checkpatch --strict on
+# every patch of the series, and a `// SAFETY:` comment on every unsafe block.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+src=$top/build/linux
+out=$(mktemp); trap 'rm -f "$out"' EXIT
+
+result() {  # NAME STATUS
+	if [ "$2" = 0 ]; then echo "PASS: lint: $1"; else echo "FAIL: lint: $1"; sed 's/^/  | /' "$out" | head -40; fi
+}
+
+rustfmt --edition 2021 --check src/*.rs bindings/*.rs tests/host/src/*.rs tests/host/tests/*.rs >"$out" 2>&1
+result "rustfmt --check" $?
+
+# Clippy runs as the module compiles: force a recompile of the Rust object.
+touch src/daxcow_main.rs
+make -s module CLIPPY=1 >"$out" 2>&1
+st=$?
+grep -qE '^(warning|error)' "$out" && st=1
+result "clippy (make module CLIPPY=1)" $st
+touch src/daxcow_main.rs
+
+st=0
+: >"$out"
+for p in $(grep -v '^#' patches/series); do
+	perl "$src/scripts/checkpatch.pl" --strict --no-tree "patches/$p" >>"$out" 2>&1 || st=1
+done
+result "checkpatch --strict on the series" $st
+
+awk '
+	# A comment block (consecutive // lines) that mentions SAFETY covers the statement after it.
+	/^[[:space:]]*\/\// { if ($0 ~ /SAFETY/) safety = 1; next }
+	/unsafe[[:space:]]*\{/ && !safety && $0 !~ /SAFETY/ { print FILENAME ":" FNR ": " $0 }
+	/^[[:space:]]*$/ { next }
+	{ if ($0 !~ /unsafe[[:space:]]*\{/ || $0 ~ /;[[:space:]]*$/ || $0 ~ /^[[:space:]]*}/) safety = 0 }
+	' src/*.rs bindings/*.rs >"$out"
+[ -s "$out" ] && st=1 || st=0
+result "every unsafe block has a SAFETY comment" $st
