@@ -5,16 +5,14 @@
 //! kernel crate's generated `bindings`, to which the shim series adds `linux/dax.h`,
 //! `linux/dax_cow.h` and `linux/iomap.h`.
 
-use core::ffi::{c_char, c_int, c_uint};
+use core::ffi::{c_int, c_uint};
 
 extern "C" {
     /// Allocates the per-CPU counters and creates `/sys/kernel/debug/daxcow/stats`;
     /// `names` must outlive [`daxcow_stats_destroy`].
-    pub fn daxcow_stats_create(names: *const *const c_char, nr: c_uint) -> c_int;
+    pub(crate) fn daxcow_stats_create(names: *const *const u8, nr: c_uint) -> c_int;
     /// Removes the debugfs file and frees the counters.
-    pub fn daxcow_stats_destroy();
+    pub(crate) fn daxcow_stats_destroy();
     /// Adds `n` to counter `idx` on this CPU.
-    pub fn daxcow_stat_add(idx: c_uint, n: u64);
-    /// The sum of counter `idx` over all CPUs.
-    pub fn daxcow_stat_sum(idx: c_uint) -> u64;
+    pub(crate) fn daxcow_stat_add(idx: c_uint, n: u64);
 }

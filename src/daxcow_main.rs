@@ -11,10 +11,16 @@ use kernel::prelude::*;
 #[path = "../bindings/helpers.rs"]
 mod helpers;
 
+// The pure modules are also compiled as a host library by tests/host, which needs their items
+// `pub`; inside the module they are crate-private.
+#[allow(unreachable_pub)]
 mod compare;
+#[allow(unreachable_pub)]
 mod cow_plan;
 mod engine;
+#[allow(unreachable_pub)]
 mod extent;
+#[allow(unreachable_pub)]
 mod lockstep;
 mod stats;
 

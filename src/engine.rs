@@ -372,12 +372,22 @@ fn range_compare(
     Ok(same)
 }
 
+/// `->copy_around` of the engine table.
+///
+/// # Safety
+///
+/// Called by fs/dax.c only: `copy` points to a valid request for the duration of the call.
 unsafe extern "C" fn ffi_copy_around(copy: *const bindings::dax_cow_copy) -> c_int {
     // SAFETY: fs/dax.c passes a request that is valid for the whole call.
     let copy = unsafe { &*copy };
     errno_of(copy_around(copy))
 }
 
+/// `->unshare_copy` of the engine table.
+///
+/// # Safety
+///
+/// Called by fs/dax.c only: `dst` and `srcmap` point to the iterator's live iomaps.
 unsafe extern "C" fn ffi_unshare_copy(
     dst: *const bindings::iomap,
     srcmap: *const bindings::iomap,
@@ -393,6 +403,12 @@ unsafe extern "C" fn ffi_unshare_copy(
     )
 }
 
+/// `->range_compare` of the engine table.
+///
+/// # Safety
+///
+/// Called by fs/dax.c only, with the contract of `dax_dedupe_file_range_compare()`: live
+/// inodes, the file system's iomap ops, and `same` pointing to the caller's result.
 unsafe extern "C" fn ffi_range_compare(
     src: *mut bindings::inode,
     srcoff: bindings::loff_t,
@@ -417,18 +433,18 @@ struct EngineOps(bindings::dax_cow_engine);
 unsafe impl Sync for EngineOps {}
 
 static ENGINE: EngineOps = EngineOps(bindings::dax_cow_engine {
-    name: c"daxcow".as_ptr(),
+    name: c"daxcow".to_bytes_with_nul().as_ptr(),
     copy_around: Some(ffi_copy_around),
     unshare_copy: Some(ffi_unshare_copy),
     range_compare: Some(ffi_range_compare),
 });
 
 /// While alive, fs/dax.c routes its copy-on-write work to this engine.
-pub struct Registration;
+pub(crate) struct Registration;
 
 impl Registration {
     /// Registers the engine with fs/dax.c.
-    pub fn new() -> Result<Self> {
+    pub(crate) fn new() -> Result<Self> {
         // SAFETY: ENGINE is 'static and unregistered in `drop`.
         to_result(unsafe { bindings::dax_cow_register_engine(&ENGINE.0) })?;
         Ok(Registration)

@@ -3,7 +3,7 @@
 //! The engine's counters, readable in `/sys/kernel/debug/daxcow/stats` as `name value` lines,
 //! so that a test can prove which engine did the work.  Per-CPU (see `src/daxcow_stats.c`).
 
-use core::ffi::{c_char, c_uint};
+use core::ffi::c_uint;
 use kernel::prelude::*;
 
 use crate::helpers;
@@ -11,7 +11,7 @@ use crate::helpers;
 /// One counter.  The discriminant is the index into [`NAMES`].
 #[derive(Clone, Copy, Debug)]
 #[repr(u32)]
-pub enum Stat {
+pub(crate) enum Stat {
     /// Copy-arounds for `write(2)` into a shared extent.
     CowWrite,
     /// Copy-arounds for zeroing or truncation into a shared extent.
@@ -39,31 +39,32 @@ pub enum Stat {
 }
 
 /// Number of counters.
-pub const NR_STATS: usize = Stat::Errors as usize + 1;
+pub(crate) const NR_STATS: usize = Stat::Errors as usize + 1;
 
-struct Names([*const c_char; NR_STATS]);
+struct Names([*const u8; NR_STATS]);
 // SAFETY: the pointers refer to immutable string literals with 'static lifetime.
 unsafe impl Sync for Names {}
 
-/// The counters' names, in [`Stat`] order, as C strings for the debugfs file.
+/// The counters' names, in [`Stat`] order, as NUL-terminated strings for the debugfs file
+/// (as `u8` pointers: the kernel's `char` is unsigned).
 static NAMES: Names = Names([
-    c"cow_write".as_ptr(),
-    c"cow_zero".as_ptr(),
-    c"cow_fault_pte".as_ptr(),
-    c"cow_fault_pmd".as_ptr(),
-    c"cow_bytes_copied".as_ptr(),
-    c"cow_bytes_zeroed".as_ptr(),
-    c"unshares".as_ptr(),
-    c"unshare_bytes".as_ptr(),
-    c"compares".as_ptr(),
-    c"bytes_compared".as_ptr(),
-    c"mismatches".as_ptr(),
-    c"errors".as_ptr(),
+    c"cow_write".to_bytes_with_nul().as_ptr(),
+    c"cow_zero".to_bytes_with_nul().as_ptr(),
+    c"cow_fault_pte".to_bytes_with_nul().as_ptr(),
+    c"cow_fault_pmd".to_bytes_with_nul().as_ptr(),
+    c"cow_bytes_copied".to_bytes_with_nul().as_ptr(),
+    c"cow_bytes_zeroed".to_bytes_with_nul().as_ptr(),
+    c"unshares".to_bytes_with_nul().as_ptr(),
+    c"unshare_bytes".to_bytes_with_nul().as_ptr(),
+    c"compares".to_bytes_with_nul().as_ptr(),
+    c"bytes_compared".to_bytes_with_nul().as_ptr(),
+    c"mismatches".to_bytes_with_nul().as_ptr(),
+    c"errors".to_bytes_with_nul().as_ptr(),
 ]);
 
 /// Adds `n` to `stat` on this CPU: no lock, no shared cache line.
 #[inline]
-pub fn add(stat: Stat, n: u64) {
+pub(crate) fn add(stat: Stat, n: u64) {
     // SAFETY: the counters exist while the module is loaded (created in `Registration::new`
     // before the engine is registered, destroyed after it is unregistered), and the index is
     // below NR_STATS by construction.
@@ -71,11 +72,11 @@ pub fn add(stat: Stat, n: u64) {
 }
 
 /// Owns the counters and their debugfs file.
-pub struct Registration;
+pub(crate) struct Registration;
 
 impl Registration {
     /// Allocates the counters and creates the debugfs file.
-    pub fn new() -> Result<Self> {
+    pub(crate) fn new() -> Result<Self> {
         // SAFETY: NAMES is 'static and holds NR_STATS valid C strings.
         let ret = unsafe { helpers::daxcow_stats_create(NAMES.0.as_ptr(), NR_STATS as c_uint) };
         kernel::error::to_result(ret)?;

@@ -9,8 +9,9 @@ mnt=/mnt/demo
 model=/tmp/demo-model
 size=$((64 << 20))
 
-engine=C
-[ "${DAXCOW_MODULE_LOADED:-0}" = 1 ] && engine="C (daxcow $(cat /sys/module/daxcow/version 2>/dev/null || echo loaded); engine routing comes with the shim series)"
+stats=/sys/kernel/debug/daxcow/stats
+engine="in-tree C (daxcow not loaded)"
+grep -q '^daxcow ' /proc/modules && engine="daxcow (Rust), counters in $stats"
 echo "== daxcow demo on $(uname -r), engine: $engine"
 [ -b "$dev" ] || die "no pmem device $dev"
 info "$dev: $(($(blockdev --getsize64 "$dev") >> 20)) MiB, dax: $(cat /sys/block/${dev#/dev/}/queue/dax 2>/dev/null)"
@@ -57,6 +58,11 @@ check "deduped copy still equals source" same $mnt/dup $model.src
 out=$(xfs_io -c "dedupe $mnt/clone 0 0 65536" $mnt/dup 2>&1)
 info "dedupe of differing ranges: $(echo $out)"
 check "FIDEDUPERANGE of differing ranges reports a difference" grep -qi "did not match" <<<"$out"
+
+if [ -r $stats ]; then
+	info "daxcow counters:"
+	while read -r name value; do info "  $name $value"; done < $stats
+fi
 
 umount $mnt
 check "xfs_repair -n clean after unmount" quiet xfs_repair -n "$dev"

@@ -66,19 +66,26 @@ check "PTE write fault: cow_fault_pte counted" moved cow_fault_pte "$b"
 check "PTE write fault: whole page copied" moved cow_bytes_copied "$bc" 4096
 check "PTE write fault: source untouched" same $mnt/f $M.f
 
-# --- PMD write fault: a 2 MiB-aligned extent (extent size hint) mapped 2 MiB-aligned ---
-touch $mnt/p
-xfs_io -c "extsize 2m" $mnt/p
+# --- PMD write fault: a 2 MiB-aligned extent (stripe unit 2 MiB, extent and CoW extent size
+#     hints 2 MiB), so that both the old and the new block can be mapped by one PMD ---
+pmd=/mnt/pmd
+mkdir -p $pmd
+mkfs.xfs -f -q -m reflink=1 -d su=2m,sw=1 /dev/pmem1 >/dev/null || die "mkfs.xfs /dev/pmem1"
+mount -o dax=always /dev/pmem1 $pmd || die "mount /dev/pmem1"
+touch $pmd/p
+xfs_io -c "extsize 2m" -c "cowextsize 2m" $pmd/p
 head -c $((4 << 20)) /dev/urandom > $M.p
-dd if=$M.p of=$mnt/p bs=2M conv=notrunc status=none
-cp --reflink=always $mnt/p $mnt/p.c; cp $M.p $M.p.c
+cp $M.p $pmd/p
+cp --reflink=always $pmd/p $pmd/p.c; cp $M.p $M.p.c
 b=$(stat cow_fault_pmd); bc=$(stat cow_bytes_copied)
-xfs_io -c "mmap -w 0 4m" -c "mwrite -S 0x44 $((2 << 20)) 1" -c "msync -s 0 4m" $mnt/p.c
+xfs_io -c "mmap -w 0 4m" -c "mwrite -S 0x44 $((2 << 20)) 1" -c "msync -s 0 4m" $pmd/p.c
 patch_model $M.p.c $((2 << 20)) 1 0x44
-check "PMD write fault: data" same $mnt/p.c $M.p.c
+check "PMD write fault: data" same $pmd/p.c $M.p.c
 check "PMD write fault: cow_fault_pmd counted" moved cow_fault_pmd "$b"
 check "PMD write fault: 2 MiB copied" moved cow_bytes_copied "$bc" $((2 << 20))
-check "PMD write fault: source untouched" same $mnt/p $M.p
+check "PMD write fault: source untouched" same $pmd/p $M.p
+umount $pmd
+check "PMD file system: xfs_repair -n clean" quiet xfs_repair -n /dev/pmem1
 
 # --- zeroing into shared extents: zero range, punch hole, truncate ---
 fresh_pair z $((1 << 20))

@@ -20,7 +20,11 @@ fn execute(plan: &CopyAroundPlan, kind: SourceKind, src: &[u8], dst: &mut [u8]) 
 }
 
 fn kind_strategy() -> impl Strategy<Value = SourceKind> {
-    prop_oneof![Just(SourceKind::Hole), Just(SourceKind::Unwritten), Just(SourceKind::Mapped)]
+    prop_oneof![
+        Just(SourceKind::Hole),
+        Just(SourceKind::Unwritten),
+        Just(SourceKind::Mapped)
+    ]
 }
 
 proptest! {
@@ -101,6 +105,9 @@ fn write_crossing_a_page_boundary_copies_head_and_tail() {
 #[test]
 fn bad_requests_are_refused() {
     assert_eq!(CopyAroundPlan::new(0, 0, 4096), Err(PlanError::EmptyRange));
-    assert_eq!(CopyAroundPlan::new(0, 1, 3000), Err(PlanError::BadAlignment));
+    assert_eq!(
+        CopyAroundPlan::new(0, 1, 3000),
+        Err(PlanError::BadAlignment)
+    );
     assert_eq!(CopyAroundPlan::new(0, 1, 256), Err(PlanError::BadAlignment));
 }

@@ -16,7 +16,11 @@ struct ModelFile {
 
 impl ModelFile {
     fn kind_at(&self, pos: u64) -> ExtentKind {
-        self.extents.iter().find(|e| e.0 <= pos && pos < e.0 + e.1).map(|e| e.2).unwrap()
+        self.extents
+            .iter()
+            .find(|e| e.0 <= pos && pos < e.0 + e.1)
+            .map(|e| e.2)
+            .unwrap()
     }
 }
 
@@ -48,11 +52,21 @@ impl MappingCursor for ModelCursor<'_> {
         if self.len == 0 {
             return Ok(None);
         }
-        let e = self.file.extents.iter().find(|e| e.0 <= self.pos && self.pos < e.0 + e.1).unwrap();
+        let e = self
+            .file
+            .extents
+            .iter()
+            .find(|e| e.0 <= self.pos && self.pos < e.0 + e.1)
+            .unwrap();
         let from = if self.untrimmed { e.0 } else { self.pos };
         let end = (e.0 + e.1).min(self.pos.saturating_add(self.max_map));
         self.start = Some(self.pos);
-        Ok(Some(Mapping { offset: from, length: end - from, kind: e.2, raw: () }))
+        Ok(Some(Mapping {
+            offset: from,
+            length: end - from,
+            kind: e.2,
+            raw: (),
+        }))
     }
     fn pos(&self) -> u64 {
         self.pos
@@ -71,27 +85,40 @@ impl MappingCursor for ModelCursor<'_> {
 }
 
 fn file_strategy() -> impl Strategy<Value = ModelFile> {
-    let kind = prop_oneof![Just(ExtentKind::Hole), Just(ExtentKind::Unwritten), Just(ExtentKind::Mapped)];
-    (prop::collection::vec((1u64..6, kind), 1..6), any::<u64>(), 0u8..4).prop_map(|(ext, seed, zero_bias)| {
-        let mut extents = Vec::new();
-        let mut off = 0;
-        for (blocks, k) in ext {
-            let len = blocks * 64;
-            extents.push((off, len, k));
-            off += len;
-        }
-        // Mostly equal-looking bytes so that "same" happens often: a few values only.
-        let mut x = seed | 1;
-        let bytes = (0..off)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                if zero_bias == 0 { 0 } else { (x % 2) as u8 * (x as u8 % 3) }
-            })
-            .collect();
-        ModelFile { extents, bytes }
-    })
+    let kind = prop_oneof![
+        Just(ExtentKind::Hole),
+        Just(ExtentKind::Unwritten),
+        Just(ExtentKind::Mapped)
+    ];
+    (
+        prop::collection::vec((1u64..6, kind), 1..6),
+        any::<u64>(),
+        0u8..4,
+    )
+        .prop_map(|(ext, seed, zero_bias)| {
+            let mut extents = Vec::new();
+            let mut off = 0;
+            for (blocks, k) in ext {
+                let len = blocks * 64;
+                extents.push((off, len, k));
+                off += len;
+            }
+            // Mostly equal-looking bytes so that "same" happens often: a few values only.
+            let mut x = seed | 1;
+            let bytes = (0..off)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    if zero_bias == 0 {
+                        0
+                    } else {
+                        (x % 2) as u8 * (x as u8 % 3)
+                    }
+                })
+                .collect();
+            ModelFile { extents, bytes }
+        })
 }
 
 /// What the rules say, byte by byte.
@@ -172,11 +199,22 @@ fn a_mapping_that_does_not_contain_the_position_is_refused() {
         type Error = i32;
         type Raw = ();
         fn next(&mut self) -> Result<Option<Mapping<()>>, i32> {
-            Ok(Some(Mapping { offset: self.0 + 4096, length: 4096, kind: ExtentKind::Mapped, raw: () }))
+            Ok(Some(Mapping {
+                offset: self.0 + 4096,
+                length: 4096,
+                kind: ExtentKind::Mapped,
+                raw: (),
+            }))
         }
-        fn pos(&self) -> u64 { self.0 }
-        fn remaining(&self) -> u64 { 4096 }
-        fn advance(&mut self, _: u64) -> Result<(), i32> { Ok(()) }
+        fn pos(&self) -> u64 {
+            self.0
+        }
+        fn remaining(&self) -> u64 {
+            4096
+        }
+        fn advance(&mut self, _: u64) -> Result<(), i32> {
+            Ok(())
+        }
     }
     let r = compare_ranges(&mut Bad(0), &mut Bad(0), |_, _| Ok(DataOutcome::Differ));
     assert_eq!(r, Err(WalkError::BadMapping));
