@@ -22,6 +22,7 @@ mod engine;
 mod extent;
 #[allow(unreachable_pub)]
 mod lockstep;
+mod mcsafe;
 mod stats;
 
 module! {
@@ -72,6 +73,7 @@ mod kunit {
     use crate::compare::{first_difference, first_nonzero, pair_rule, PairRule};
     use crate::cow_plan::CopyAroundPlan;
     use crate::extent::ExtentKind;
+    use crate::mcsafe::{first_diff_block, BLOCK};
 
     #[test]
     fn plan_write_crossing_a_page() {
@@ -106,6 +108,22 @@ mod kunit {
         assert_eq!(first_nonzero(&z), None);
         z[69] = 1;
         assert_eq!(first_nonzero(&z), Some(69));
+    }
+
+    #[test]
+    fn mcsafe_compare_finds_the_differing_block() {
+        let a = [5u8; 8 * BLOCK];
+        let mut b = [5u8; 8 * BLOCK];
+        // SAFETY: both arrays hold 8 blocks.
+        let all = unsafe { first_diff_block(a.as_ptr(), b.as_ptr(), 8) };
+        assert_eq!(all, Ok(8));
+        b[5 * BLOCK + 31] = 6;
+        // SAFETY: as above.
+        let at = unsafe { first_diff_block(a.as_ptr(), b.as_ptr(), 8) };
+        assert_eq!(at, Ok(5));
+        // SAFETY: zero blocks read nothing.
+        let none = unsafe { first_diff_block(a.as_ptr(), b.as_ptr(), 0) };
+        assert_eq!(none, Ok(0));
     }
 
     #[test]

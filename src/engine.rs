@@ -14,14 +14,13 @@ use kernel::bindings;
 use kernel::error::{code::*, to_result};
 use kernel::prelude::*;
 
-use crate::compare::{first_difference, first_nonzero, PairRule};
+use crate::compare::{first_difference, PairRule};
 use crate::cow_plan::CopyAroundPlan;
 use crate::extent::ExtentKind;
 use crate::lockstep::{compare_ranges, DataOutcome, Mapping, MappingCursor, Pair, WalkError};
+use crate::mcsafe::{self, BLOCK};
 use crate::stats::{self, Stat};
 
-/// Bytes compared per machine-check-safe read: two buffers of this size live on the stack.
-const COMPARE_CHUNK: usize = 512;
 /// Largest single copy: `copy_mc_to_kernel()` takes an `unsigned int` length.
 const COPY_CHUNK: u64 = 1 << 30;
 
@@ -292,51 +291,79 @@ impl MappingCursor for IomapCursor {
     }
 }
 
-/// Compares up to `pair.len` bytes of a pair under `rule`, reading pmem only through
-/// `copy_mc_to_kernel()` into two stack buffers, so a poisoned line is an `EIO`, not a crash.
+/// Zeroes to compare against when only one side has data.
+static ZEROES: [u8; 4096] = [0; 4096];
+
+/// Whether `len` bytes at `x` equal those at `y` (or, with `y` = `None`, are all zero).  The bulk
+/// is compared in place by [`mcsafe::first_diff_block`]; the last `len % BLOCK` bytes are read
+/// with `copy_mc_to_kernel()` into the stack.  Any poisoned line is `EIO`.
+///
+/// # Safety
+///
+/// `x` and `y` must be readable for `len` bytes, mapped under a held [`DaxReadGuard`].
+unsafe fn equal_mc(x: *const u8, y: Option<*const u8>, len: u64) -> Result<bool> {
+    let len = usize::try_from(len).map_err(|_| EINVAL)?;
+    let bulk = len - len % BLOCK;
+    let mut off = 0;
+    while off < bulk {
+        let (other, n) = match y {
+            // SAFETY: `off < bulk <= len`, inside what the caller vouches for.
+            Some(y) => (unsafe { y.add(off) }, bulk - off),
+            None => (ZEROES.as_ptr(), (bulk - off).min(ZEROES.len())),
+        };
+        let blocks = n / BLOCK;
+        // SAFETY: both pointers are readable for `blocks * BLOCK <= n` bytes: `x` and `y` by
+        // the caller's guarantee, ZEROES by its size.
+        let equal = unsafe { mcsafe::first_diff_block(x.add(off), other, blocks)? };
+        if equal < blocks {
+            return Ok(false);
+        }
+        off += n;
+    }
+    let tail = len - bulk;
+    if tail == 0 {
+        return Ok(true);
+    }
+    let mut a = [0u8; BLOCK];
+    let mut b = [0u8; BLOCK];
+    // SAFETY: `x + bulk` is readable for `tail` bytes; `a` holds BLOCK > tail bytes.
+    unsafe { copy_mc(a.as_mut_ptr(), x.add(bulk), tail as u64)? };
+    if let Some(y) = y {
+        // SAFETY: as above for `y` and `b`.
+        unsafe { copy_mc(b.as_mut_ptr(), y.add(bulk), tail as u64)? };
+    }
+    Ok(first_difference(&a[..tail], &b[..tail]).is_none())
+}
+
+/// Compares up to `pair.len` bytes of a pair under `rule`, as much as both sides can be mapped.
 fn compare_pair(pair: &Pair<bindings::iomap>, rule: PairRule) -> Result<DataOutcome> {
     let guard = DaxReadGuard::new();
     let want = pair.len;
-    let src = if rule != PairRule::DestMustBeZero {
-        Some(PmemSpan::map(&guard, &pair.src.raw, pair.src_pos, want)?)
-    } else {
-        None
+    let src = match rule {
+        PairRule::DestMustBeZero => None,
+        _ => Some(PmemSpan::map(&guard, &pair.src.raw, pair.src_pos, want)?),
     };
-    let dst = if rule != PairRule::SourceMustBeZero {
-        Some(PmemSpan::map(&guard, &pair.dst.raw, pair.dst_pos, want)?)
-    } else {
-        None
+    let dst = match rule {
+        PairRule::SourceMustBeZero => None,
+        _ => Some(PmemSpan::map(&guard, &pair.dst.raw, pair.dst_pos, want)?),
     };
     let n = want
         .min(src.map_or(u64::MAX, |s| s.len))
         .min(dst.map_or(u64::MAX, |d| d.len));
-
-    let mut a = [0u8; COMPARE_CHUNK];
-    let mut b = [0u8; COMPARE_CHUNK];
-    let mut off = 0u64;
-    while off < n {
-        let step = (n - off).min(COMPARE_CHUNK as u64);
-        let k = step as usize;
-        if let Some(s) = src {
-            // SAFETY: `s` maps at least `n` bytes under `guard`; `a` holds `k` bytes.
-            unsafe { copy_mc(a.as_mut_ptr(), s.at(off), step)? };
-        }
-        if let Some(d) = dst {
-            // SAFETY: as above for the destination and `b`.
-            unsafe { copy_mc(b.as_mut_ptr(), d.at(off), step)? };
-        }
-        let diff = match rule {
-            PairRule::CompareBoth => first_difference(&a[..k], &b[..k]),
-            PairRule::SourceMustBeZero => first_nonzero(&a[..k]),
-            PairRule::DestMustBeZero => first_nonzero(&b[..k]),
-            PairRule::Same | PairRule::Differ => return Err(EINVAL),
-        };
-        if diff.is_some() {
-            return Ok(DataOutcome::Differ);
-        }
-        off += step;
-    }
-    Ok(DataOutcome::Equal(n))
+    let equal = match (rule, src, dst) {
+        // SAFETY: each span maps at least `n` bytes under `guard`.
+        (PairRule::CompareBoth, Some(s), Some(d)) => unsafe { equal_mc(s.addr, Some(d.addr), n)? },
+        // SAFETY: as above.
+        (PairRule::SourceMustBeZero, Some(s), None) => unsafe { equal_mc(s.addr, None, n)? },
+        // SAFETY: as above.
+        (PairRule::DestMustBeZero, None, Some(d)) => unsafe { equal_mc(d.addr, None, n)? },
+        _ => return Err(EINVAL),
+    };
+    Ok(if equal {
+        DataOutcome::Equal(n)
+    } else {
+        DataOutcome::Differ
+    })
 }
 
 /// FIDEDUPERANGE's compare: walks both files in lockstep and says whether the ranges hold the
