@@ -3,7 +3,8 @@
 #   1. make deps, make kernel, make module  (a failing step counts as one failure and stops)
 #   2. host tests (cargo test over the module's pure logic)
 #   3. lint: rustfmt, clippy, checkpatch --strict, SAFETY comments
-#   4. runner self-tests (the guest runner's exit status, timeout and kernel-report detection)
+#   4. pipeline self-tests (runner status, timeout and kernel-report detection; broken patch;
+#      missing package)
 #   5. guest tests in one boot with daxcow loaded (tests/guest/run-all.sh)
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -53,9 +54,9 @@ echo "== lint"
 bash scripts/lint.sh 2>&1 | tee build/check-lint.log
 tally build/check-lint.log
 
-echo "== runner self-tests"
-bash tests/runner-selftest.sh 2>&1 | tee build/check-runner.log
-tally build/check-runner.log
+echo "== pipeline self-tests"
+bash tests/pipeline-selftest.sh 2>&1 | tee build/check-pipeline.log
+tally build/check-pipeline.log
 
 echo "== guest tests (daxcow loaded)"
 qemu/run --timeout 1200 -- tests/guest/run-all.sh 2>&1 | tee build/check-guest.log

@@ -76,7 +76,8 @@ apt_install() {
 }
 
 add_backports_source
-apt_install "${BOOKWORM_PKGS[@]}"
+# DAXCOW_EXTRA_PKGS: more packages to require (the pipeline self-test names a missing one).
+apt_install "${BOOKWORM_PKGS[@]}" ${DAXCOW_EXTRA_PKGS:-}
 bp=()
 for p in "${BACKPORTS_PKGS[@]}"; do bp+=("$p/trixie-backports"); done
 apt_install "${bp[@]}"

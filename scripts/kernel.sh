@@ -37,13 +37,15 @@ fragments=("$top/qemu/kernel.config")
 for f in "${fragments[@]}"; do [ -f "$f" ] || die "no config fragment $f for PROFILE=$PROFILE"; done
 
 series=()
-if [ -f "$top/patches/series" ]; then
+# DAXCOW_PATCHES: another patch directory (the pipeline self-test uses it to try a broken one).
+patchdir=${DAXCOW_PATCHES:-$top/patches}
+if [ -f "$patchdir/series" ]; then
 	while read -r p; do
 		p=${p%%#*}; p=$(echo "$p" | xargs)
 		[ -n "$p" ] || continue
-		[ -f "$top/patches/$p" ] || die "patches/series names $p, which does not exist"
-		series+=("$top/patches/$p")
-	done < "$top/patches/series"
+		[ -f "$patchdir/$p" ] || die "patches/series names $p, which does not exist"
+		series+=("$patchdir/$p")
+	done < "$patchdir/series"
 fi
 
 cache_key() {
