@@ -14,7 +14,7 @@ export PROFILE
 KMAKE       = $(MAKE) -C $(KOBJ) LLVM=-19 M=$(TOP) MO=$(MODOUT)
 CLIPPY     ?=
 
-.PHONY: all deps kernel module host-test guest-test check demo clean distclean fmt
+.PHONY: all deps kernel module host-test guest-test check demo bench clean distclean fmt
 
 all: module
 
@@ -41,6 +41,10 @@ demo: deps kernel module
 
 check:
 	@bash scripts/check.sh
+
+# Both engines side by side in one boot; BENCH_ROUNDS (5) and BENCH_SIZE_MB (1024) scale it.
+bench: deps kernel module
+	@bash scripts/bench.sh
 
 fmt:
 	rustfmt --edition 2021 src/*.rs tests/host/src/*.rs

@@ -7,7 +7,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 mkdir -p build/bench
 (cd tests/bench && cargo build --release --locked --quiet)
-pmem_mb=$(( ${BENCH_SIZE_MB:-1024} * 3 + 1024 ))
+pmem_mb=$(( ${BENCH_SIZE_MB:-1024} * 4 + 1024 ))  # files, clones and XFS CoW preallocations
 BENCH_OUT=$top/build/bench/raw.jsonl qemu/run --prealloc --pmem-size "$pmem_mb" --timeout "${BENCH_TIMEOUT:-3000}" -- \
 	env BENCH_OUT="$top/build/bench/raw.jsonl" BENCH_ROUNDS="${BENCH_ROUNDS:-5}" \
 	BENCH_SIZE_MB="${BENCH_SIZE_MB:-1024}" tests/bench/run-guest.sh
