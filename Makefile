@@ -14,7 +14,7 @@ export PROFILE
 KMAKE       = $(MAKE) -C $(KOBJ) LLVM=-19 M=$(TOP) MO=$(MODOUT)
 CLIPPY     ?=
 
-.PHONY: all deps kernel module host-test guest-test check demo bench clean distclean fmt
+.PHONY: all deps kernel module host-test guest-test check demo bench soak clean distclean fmt
 
 all: module
 
@@ -41,6 +41,13 @@ demo: deps kernel module
 
 check:
 	@bash scripts/check.sh
+
+# The differential fuzzer for as long as asked: make soak SEEDS="1 2 3 4" OPS=5000
+SEEDS ?= 1 2 3 4 5 6 7 8
+OPS ?= 2000
+soak: deps kernel module
+	@cd tests/fuzz && cargo build --release --locked --quiet
+	@qemu/run --timeout $(or $(SOAK_TIMEOUT),36000) -- env FUZZ_SEEDS="$(SEEDS)" FUZZ_OPS="$(OPS)" tests/guest/fuzz.sh
 
 # Both engines side by side in one boot; BENCH_ROUNDS (5) and BENCH_SIZE_MB (1024) scale it.
 bench: deps kernel module

@@ -58,6 +58,13 @@ echo "== pipeline self-tests"
 bash tests/pipeline-selftest.sh 2>&1 | tee build/check-pipeline.log
 tally build/check-pipeline.log
 
+echo "== building the in-guest fuzzer"
+if ! (cd tests/fuzz && cargo build --release --locked --quiet) > build/check-fuzz-build.log 2>&1; then
+	cat build/check-fuzz-build.log
+	echo "FAIL: build tests/fuzz"
+	failed=$((failed + 1))
+fi
+
 echo "== guest tests (daxcow loaded)"
 qemu/run --timeout 1200 -- tests/guest/run-all.sh 2>&1 | tee build/check-guest.log
 rc=${PIPESTATUS[0]}

@@ -11,7 +11,8 @@ result() {  # NAME STATUS
 	if [ "$2" = 0 ]; then echo "PASS: lint: $1"; else echo "FAIL: lint: $1"; sed 's/^/  | /' "$out" | head -40; fi
 }
 
-rustfmt --edition 2021 --check src/*.rs bindings/*.rs tests/host/src/*.rs tests/host/tests/*.rs >"$out" 2>&1
+rustfmt --edition 2021 --check src/*.rs bindings/*.rs tests/host/src/*.rs tests/host/tests/*.rs \
+	tests/bench/src/*.rs tests/fuzz/src/*.rs >"$out" 2>&1
 result "rustfmt --check" $?
 
 # Clippy runs as the module compiles: force a recompile of the Rust object.
@@ -36,6 +37,6 @@ awk '
 	/unsafe[[:space:]]*\{/ && !safety && $0 !~ /SAFETY/ { print FILENAME ":" FNR ": " $0 }
 	/^[[:space:]]*$/ { next }
 	{ if ($0 !~ /unsafe[[:space:]]*\{/ || $0 ~ /;[[:space:]]*$/ || $0 ~ /^[[:space:]]*}/) safety = 0 }
-	' src/*.rs bindings/*.rs >"$out"
+	' src/*.rs bindings/*.rs tests/bench/src/*.rs tests/fuzz/src/*.rs >"$out"
 [ -s "$out" ] && st=1 || st=0
 result "every unsafe block has a SAFETY comment" $st

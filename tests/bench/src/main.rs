@@ -88,7 +88,10 @@ impl Map {
         if p == libc::MAP_FAILED {
             die("mmap");
         }
-        Map { addr: p.cast(), len }
+        Map {
+            addr: p.cast(),
+            len,
+        }
     }
 }
 
@@ -168,7 +171,8 @@ fn pwrites(path: &str, n: usize, len: usize, seed: u64) {
     for &i in &idx {
         let off = i * PAGE + 1000;
         // SAFETY: buf holds len bytes.
-        if unsafe { libc::pwrite(fd, buf.as_ptr().cast(), len, off as libc::off_t) } != len as isize {
+        if unsafe { libc::pwrite(fd, buf.as_ptr().cast(), len, off as libc::off_t) } != len as isize
+        {
             die("pwrite");
         }
     }
@@ -232,7 +236,12 @@ fn limit(path: &str) {
     // Fault every page in (read and write) before timing.
     for off in (0..len).step_by(PAGE) {
         // SAFETY: off < len.
-        unsafe { std::ptr::write_volatile(map.addr.add(off), std::ptr::read_volatile(map.addr.add(off))) };
+        unsafe {
+            std::ptr::write_volatile(
+                map.addr.add(off),
+                std::ptr::read_volatile(map.addr.add(off)),
+            )
+        };
     }
     let t0 = Instant::now();
     // SAFETY: the halves do not overlap and are `half` bytes each.
