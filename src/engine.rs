@@ -151,7 +151,12 @@ fn copy_around(copy: &bindings::dax_cow_copy) -> Result {
     let stat = caller_stat(copy.caller)?;
     let kind = source_kind(copy.source)?;
     let pos = u64::try_from(copy.pos).map_err(|_| EINVAL)?;
-    let plan = CopyAroundPlan::new(pos, copy.len, copy.align as u64).map_err(|_| EINVAL)?;
+    let plan = if copy.caller == bindings::dax_cow_caller_DAX_COW_WRITE {
+        CopyAroundPlan::whole_span(pos, copy.len, copy.align as u64)
+    } else {
+        CopyAroundPlan::new(pos, copy.len, copy.align as u64)
+    }
+    .map_err(|_| EINVAL)?;
     stats::add(stat, 1);
 
     // SAFETY: `copy.dst` points to the destination iomap for the duration of the call.

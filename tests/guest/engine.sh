@@ -56,6 +56,17 @@ check "write across several shared extents: data" same $mnt/frag.c $M.frag.c
 check "write across several shared extents: counted" moved cow_write "$b"
 check "write across several shared extents: source untouched" same $mnt/frag $M.frag
 
+# A write whose copy from user space stops after 3000 of 5000 bytes (the source buffer runs
+# into an unmapped page): only the 3000 bytes may change.  The in-tree C engine fills only the
+# head and tail of the new block and leaves the bytes between the short end and the tail with
+# the new block's old contents; daxcow fills the whole span first.
+fresh_pair s $((64 << 10))
+got=$(python3 "$here/shortwrite.py" $mnt/s.c 100 5000 3000)
+patch_model $M.s.c 100 "$got" 0x58
+info "short write returned $got"
+check "short write into a shared extent: returned the partial count" test "$got" = 3000
+check "short write into a shared extent: bytes it did not store keep the old data" same $mnt/s.c $M.s.c
+
 # --- mmap write fault on a shared page (PTE) ---
 fresh_pair f $((1 << 20))
 b=$(stat cow_fault_pte); bc=$(stat cow_bytes_copied)

@@ -31,6 +31,13 @@ enum Op {
         len: u64,
         byte: u8,
     },
+    ShortPwrite {
+        f: usize,
+        off: u64,
+        len: u64,
+        valid: u64,
+        byte: u8,
+    },
     MmapStore {
         f: usize,
         map_off: u64,
@@ -138,11 +145,24 @@ fn gen(r: &mut Rng, sizes: &[u64; NFILES], reload: bool) -> Op {
     let byte = (r.below(255) + 1) as u8;
     let pick = r.below(100);
     let op = match pick {
-        0..=17 => {
+        0..=14 => {
             // pwrite, sometimes extending the file.
             let aligned = r.chance(30);
             let cap = (size + 2 * BLK).min(MAX_SIZE);
             range(r, cap, aligned, 3 * BLK).map(|(off, len)| Op::Pwrite { f, off, len, byte })
+        }
+        15..=17 => {
+            // A pwrite whose user buffer ends early: the copy comes up short.
+            range(r, size, false, 3 * BLK).map(|(off, len)| {
+                let valid = 1 + r.below(len);
+                Op::ShortPwrite {
+                    f,
+                    off,
+                    len,
+                    valid,
+                    byte,
+                }
+            })
         }
         18..=29 => {
             // mmap store inside EOF, over a 4 KiB or 2 MiB region.
@@ -325,6 +345,19 @@ fn apply(fs: &mut Fs, model: &mut [Vec<u8>; NFILES], op: &Op) -> Result<(), Stri
             }
             fill(&mut model[f], off, len, byte);
         }
+        Op::ShortPwrite {
+            f,
+            off,
+            len,
+            valid,
+            byte,
+        } => {
+            let n = short_pwrite(fd(f), off, len, valid, byte);
+            if n < 0 {
+                return refused("short pwrite");
+            }
+            fill(&mut model[f], off, n as u64, byte);
+        }
         Op::MmapStore {
             f,
             map_off,
@@ -487,6 +520,34 @@ fn apply(fs: &mut Fs, model: &mut [Vec<u8>; NFILES], op: &Op) -> Result<(), Stri
         }
     }
     Ok(())
+}
+
+/// pwrite of `len` bytes from a buffer of which only the first `valid` are mapped; returns what
+/// pwrite returned (at most `valid`).
+fn short_pwrite(fd: libc::c_int, off: u64, len: u64, valid: u64, byte: u8) -> isize {
+    let span = valid.div_ceil(BLK) * BLK;
+    // SAFETY: an anonymous private mapping, checked; its last page is unmapped at once.
+    let base = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            (span + BLK) as usize,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    assert!(base != libc::MAP_FAILED, "mmap");
+    let base = base as *mut u8;
+    // SAFETY: base..base+span+BLK is our mapping; the start is inside it.
+    unsafe {
+        libc::munmap(base.add(span as usize).cast(), BLK as usize);
+        let start = base.add((span - valid) as usize);
+        std::ptr::write_bytes(start, byte, valid as usize);
+        let n = libc::pwrite(fd, start.cast(), len as usize, off as i64);
+        libc::munmap(base.cast(), span as usize);
+        n
+    }
 }
 
 /// Compares every file with the model.

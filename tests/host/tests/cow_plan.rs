@@ -111,3 +111,34 @@ fn bad_requests_are_refused() {
     );
     assert_eq!(CopyAroundPlan::new(0, 1, 256), Err(PlanError::BadAlignment));
 }
+
+proptest! {
+    #[test]
+    fn whole_span_plan_fills_every_byte(pos in 0u64..40_000, len in 1u64..20_000, shift in 9u32..14) {
+        let align = 1u64 << shift;
+        let p = CopyAroundPlan::whole_span(pos, len, align).unwrap();
+        let q = CopyAroundPlan::new(pos, len, align).unwrap();
+        prop_assert_eq!((p.span_start, p.span_len), (q.span_start, q.span_len));
+        prop_assert!(p.whole);
+        prop_assert_eq!(p.fill_ranges().collect::<Vec<_>>(), vec![0..p.span_len]);
+    }
+}
+
+/// A short write: the copy from user space stops after `written` of `len` bytes.  With the
+/// whole span filled first, every byte the write did not store still reads the old data, while
+/// the head-and-tail plan leaves a gap of new-block garbage between the short end and the tail.
+#[test]
+fn short_write_keeps_old_data_only_with_the_whole_span_plan() {
+    let (pos, len, written) = (100u64, 5000u64, 3000u64);
+    let old: Vec<u8> = vec![0x61; 8192];
+    for (plan, expect_gap) in [
+        (CopyAroundPlan::whole_span(pos, len, 4096).unwrap(), false),
+        (CopyAroundPlan::new(pos, len, 4096).unwrap(), true),
+    ] {
+        let mut block = vec![0u8; plan.span_len as usize];
+        execute(&plan, SourceKind::Mapped, &old, &mut block);
+        block[pos as usize..(pos + written) as usize].fill(0x58);
+        let gap = (pos + written) as usize..4096;
+        assert_eq!(block[gap].iter().any(|&b| b != 0x61), expect_gap);
+    }
+}
