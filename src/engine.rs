@@ -56,8 +56,8 @@ impl PmemSpan {
         let pos = i64::try_from(pos).map_err(|_| EINVAL)?;
         let want = usize::try_from(len).map_err(|_| EINVAL)?;
         let mut kaddr: *mut c_void = ptr::null_mut();
-        // SAFETY: `iomap` is a mapping the file system produced for this operation, the guard
-        // holds dax_read_lock() as dax_cow_direct_access() requires, and `kaddr` is writable.
+        // `iomap` is a mapping the file system produced for this operation.
+        // SAFETY: the guard holds dax_read_lock() as required, and `kaddr` is writable.
         let got = unsafe { bindings::dax_cow_direct_access(iomap, pos, want, &mut kaddr) };
         if got < 0 {
             return Err(Error::from_errno(got as c_int));
@@ -74,8 +74,7 @@ impl PmemSpan {
     /// The address `off` bytes in; `off` must not exceed `len`.
     fn at(&self, off: u64) -> *mut u8 {
         debug_assert!(off <= self.len);
-        // SAFETY: `off <= len` and the span maps `len` bytes, so the result stays inside (or one
-        // past the end of) the same mapping.
+        // SAFETY: `off <= len` and `len` bytes are mapped: inside or one past the mapping.
         unsafe { self.addr.add(off as usize) }
     }
 }
@@ -110,8 +109,8 @@ unsafe fn copy_mc(dst: *mut u8, src: *const u8, len: u64) -> Result {
 /// Writes back the CPU cache lines of `[addr, addr + len)` of `dax_dev` toward the persistence
 /// domain (a no-op on devices without a volatile write cache).
 fn flush(dax_dev: *mut bindings::dax_device, addr: *mut u8, len: u64) {
-    // SAFETY: `addr..addr + len` is pmem of `dax_dev` mapped by the caller under a held guard;
-    // dax_flush() only issues cache write-backs for it.
+    // dax_flush() only issues cache write-backs for the range.
+    // SAFETY: `addr..addr + len` is pmem of `dax_dev` mapped by the caller under a held guard.
     unsafe { bindings::dax_flush(dax_dev, addr.cast(), len as usize) }
 }
 
@@ -185,8 +184,8 @@ fn copy_around(copy: &bindings::dax_cow_copy) -> Result {
         let d = dst.at(r.start);
         match src {
             Some(s) => {
-                // SAFETY: both spans map `r` (checked above for the source; the whole span for
-                // the destination), under `guard`; old and new extents are different blocks.
+                // The source was checked above; the destination maps the whole span.
+                // SAFETY: both spans map `r` under `guard`, and the extents do not overlap.
                 unsafe { copy_mc(d, s.at(r.start), len)? };
                 stats::add(Stat::CowBytesCopied, len);
             }
@@ -237,8 +236,8 @@ impl IomapCursor {
         len: u64,
         ops: *const bindings::iomap_ops,
     ) -> Self {
-        // SAFETY: struct iomap_iter is plain data for which all-zero is the initial state that
-        // fs/dax.c's designated initialisers also produce for the fields not named.
+        // fs/dax.c's designated initialisers also zero the fields they do not name.
+        // SAFETY: struct iomap_iter is plain data, and all-zero is its initial state.
         let mut iter: bindings::iomap_iter = unsafe { core::mem::zeroed() };
         iter.inode = inode;
         iter.pos = pos;
@@ -260,8 +259,8 @@ impl MappingCursor for IomapCursor {
         if self.done {
             return Ok(None);
         }
-        // SAFETY: `iter` was initialised as fs/dax.c does and only advanced by
-        // iomap_iter_advance(); `ops` are the file system's iomap ops fs/dax.c passed in.
+        // `ops` are the file system's iomap ops that fs/dax.c passed in.
+        // SAFETY: `iter` was set up as fs/dax.c does and only advanced by iomap_iter_advance().
         let ret = unsafe { bindings::iomap_iter(&mut self.iter, self.ops) };
         if ret <= 0 {
             self.done = true;
@@ -317,8 +316,8 @@ unsafe fn equal_mc(x: *const u8, y: Option<*const u8>, len: u64) -> Result<bool>
             None => (ZEROES.as_ptr(), (bulk - off).min(ZEROES.len())),
         };
         let blocks = n / BLOCK;
-        // SAFETY: both pointers are readable for `blocks * BLOCK <= n` bytes: `x` and `y` by
-        // the caller's guarantee, ZEROES by its size.
+        // `x` and `y` by the caller's guarantee, ZEROES by its size.
+        // SAFETY: both pointers are readable for `blocks * BLOCK <= n` bytes.
         let equal = unsafe { mcsafe::first_diff_block(x.add(off), other, blocks)? };
         if equal < blocks {
             return Ok(false);
@@ -485,8 +484,8 @@ impl Registration {
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        // SAFETY: registered in `new`; this returns only once no caller runs the engine any
-        // more, so the module's code and the counters may go after it.
+        // This returns only once no caller runs the engine, so the module's code may go.
+        // SAFETY: registered in `new`.
         unsafe { bindings::dax_cow_unregister_engine(&ENGINE.0) }
     }
 }

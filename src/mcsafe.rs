@@ -28,9 +28,9 @@ const EX_TYPE_DEFAULT_MCE_SAFE: u32 = 14;
 pub(crate) unsafe fn first_diff_block(a: *const u8, b: *const u8, blocks: usize) -> Result<usize> {
     let mut left = blocks;
     let mut failed: u32;
-    // SAFETY: the loads stay within the `blocks * BLOCK` bytes the caller vouches for; every
-    // load has an MCE-safe exception-table entry whose fixup (label 31) leaves `failed` set;
-    // the block clobbers only the registers declared here and the flags.
+    // Every load has an MCE-safe exception-table entry whose fixup (label 31) leaves `failed`
+    // set; the block clobbers only the registers declared here and the flags.
+    // SAFETY: the loads stay within the `blocks * BLOCK` bytes the caller vouches for.
     unsafe {
         core::arch::asm!(
             "mov {failed:e}, 1",

@@ -65,9 +65,9 @@ static NAMES: Names = Names([
 /// Adds `n` to `stat` on this CPU: no lock, no shared cache line.
 #[inline]
 pub(crate) fn add(stat: Stat, n: u64) {
-    // SAFETY: the counters exist while the module is loaded (created in `Registration::new`
-    // before the engine is registered, destroyed after it is unregistered), and the index is
-    // below NR_STATS by construction.
+    // The counters are created in `Registration::new` before the engine is registered and
+    // destroyed after it is unregistered; the index is below NR_STATS by construction.
+    // SAFETY: the counters exist while anything can call this, and the index is in range.
     unsafe { helpers::daxcow_stat_add(stat as c_uint, n) }
 }
 
@@ -86,8 +86,8 @@ impl Registration {
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        // SAFETY: created in `new`; nothing counts any more once the engine is unregistered,
-        // which the module does before dropping this.
+        // The module unregisters the engine, the only counter, before dropping this.
+        // SAFETY: created in `new`, and nothing counts any more.
         unsafe { helpers::daxcow_stats_destroy() }
     }
 }

@@ -313,6 +313,16 @@ fn refused(what: &str) -> Result<(), String> {
     }
 }
 
+/// fallocate(2): `Ok(true)` when done, `Ok(false)` when refused (see [`refused`]).
+fn fallocate(fd: libc::c_int, mode: i32, off: u64, len: u64, what: &str) -> Result<bool, String> {
+    // SAFETY: fd is open; fallocate only reads its arguments.
+    if unsafe { libc::fallocate(fd, mode, off as i64, len as i64) } == 0 {
+        Ok(true)
+    } else {
+        refused(what).map(|()| false)
+    }
+}
+
 /// What punch hole and zero range (both with KEEP_SIZE) do to the model.
 fn zero_model(m: &mut [u8], off: u64, len: u64) {
     let start = (off as usize).min(m.len());
@@ -462,42 +472,19 @@ fn apply(fs: &mut Fs, model: &mut [Vec<u8>; NFILES], op: &Op) -> Result<(), Stri
             }
         }
         Op::Unshare { f, off, len } => {
-            // SAFETY: fd is open.
-            if unsafe { libc::fallocate(fd(f), FALLOC_FL_UNSHARE_RANGE, off as i64, len as i64) }
-                != 0
-            {
-                return refused("unshare");
-            }
+            fallocate(fd(f), FALLOC_FL_UNSHARE_RANGE, off, len, "unshare")?;
         }
         Op::Punch { f, off, len } => {
-            // SAFETY: fd is open.
-            if unsafe {
-                libc::fallocate(
-                    fd(f),
-                    FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                    off as i64,
-                    len as i64,
-                )
-            } != 0
-            {
-                return refused("punch hole");
+            let mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+            if fallocate(fd(f), mode, off, len, "punch hole")? {
+                zero_model(&mut model[f], off, len);
             }
-            zero_model(&mut model[f], off, len);
         }
         Op::Zero { f, off, len } => {
-            // SAFETY: fd is open.
-            if unsafe {
-                libc::fallocate(
-                    fd(f),
-                    FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
-                    off as i64,
-                    len as i64,
-                )
-            } != 0
-            {
-                return refused("zero range");
+            let mode = FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE;
+            if fallocate(fd(f), mode, off, len, "zero range")? {
+                zero_model(&mut model[f], off, len);
             }
-            zero_model(&mut model[f], off, len);
         }
         Op::Truncate { f, size } => {
             // SAFETY: fd is open.
