@@ -556,6 +556,42 @@ fn verify(fs: &Fs, model: &[Vec<u8>; NFILES]) -> Result<(), String> {
     Ok(())
 }
 
+/// Whether replaying `ops` on a fresh file system fails at its last op, in a child process, so
+/// that a replay the kernel kills (SIGBUS from a store into a block it cannot map, say) counts as
+/// "does not reproduce" instead of ending the shrink.  With `say`, the child prints the failure.
+fn fails_at_last_op(fs: &Fs, ops: &[Op], say: bool) -> bool {
+    // SAFETY: the fuzzer is single-threaded, so the child may run ordinary code after fork.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        let mut child = Fs {
+            dev: fs.dev.clone(),
+            mnt: fs.mnt.clone(),
+            ko: fs.ko.clone(),
+            fds: vec![],
+        };
+        let r = replay(&mut child, ops);
+        if say {
+            if let Some((at, e)) = &r {
+                println!(
+                    "  shrunk trace ({} ops), which fails at step {at}: {e}",
+                    ops.len()
+                );
+            }
+        }
+        child.close_all();
+        let _ = run("umount", &[&child.mnt]);
+        let hit = matches!(r, Some((at, _)) if at + 1 == ops.len());
+        std::process::exit(if hit { 0 } else { 1 });
+    }
+    let mut status = 0;
+    // SAFETY: waiting for the child forked above.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    if libc::WIFSIGNALED(status) {
+        let _ = run("umount", &[&fs.mnt]);
+    }
+    libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0
+}
+
 /// Replays `ops` on a fresh file system; returns the failing step and why.
 fn replay(fs: &mut Fs, ops: &[Op]) -> Option<(usize, String)> {
     fs.fresh();
@@ -602,30 +638,48 @@ fn main() {
                 println!("    {i}: {o}");
             }
             // Shrink: drop each earlier op in turn and keep the drop if the failure remains.
+            fs.close_all();
+            let _ = run("umount", &[&fs.mnt]);
+            // Chunks of halving size, then single ops, within a time budget
+            // (DAXCOW_FUZZ_SHRINK_SECS, default 120): each try replays on a fresh file system.
+            let budget: u64 = std::env::var("DAXCOW_FUZZ_SHRINK_SECS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(120);
+            let deadline = Instant::now() + std::time::Duration::from_secs(budget);
             let mut short = trace.clone();
-            let mut i = 0;
-            while i + 1 < short.len() {
-                let mut cand = short.clone();
-                cand.remove(i);
-                // Keep the drop only if the last op still fails (not an earlier one).
-                if matches!(replay(&mut fs, &cand), Some((at, _)) if at + 1 == cand.len()) {
-                    short = cand;
-                } else {
-                    i += 1;
+            let mut chunk = (short.len() / 2).max(1);
+            loop {
+                let mut i = 0;
+                // Never drop the last op: it is the one that fails.
+                while i + 1 < short.len() && Instant::now() < deadline {
+                    let end = (i + chunk).min(short.len() - 1);
+                    let mut cand = short.clone();
+                    cand.drain(i..end);
+                    // Keep the drop only if the last op still fails (not an earlier one).
+                    if fails_at_last_op(&fs, &cand, false) {
+                        short = cand;
+                    } else {
+                        i = end;
+                    }
                 }
+                if chunk == 1 || Instant::now() >= deadline {
+                    break;
+                }
+                chunk /= 2;
             }
-            let why = replay(&mut fs, &short)
-                .map(|(at, e)| format!("step {at}: {e}"))
-                .unwrap_or_default();
-            println!(
-                "  shrunk trace ({} ops), which fails at {why}:",
-                short.len()
-            );
+            if Instant::now() >= deadline {
+                println!("  (shrinking stopped after {budget}s)");
+            }
+            if !fails_at_last_op(&fs, &short, true) {
+                println!(
+                    "  shrunk trace ({} ops), which did not fail again:",
+                    short.len()
+                );
+            }
             for (i, o) in short.iter().enumerate() {
                 println!("    {i}: {o}");
             }
-            fs.close_all();
-            let _ = run("umount", &[&fs.mnt]);
             std::process::exit(1);
         }
     }
