@@ -429,14 +429,12 @@ fn apply(fs: &mut Fs, model: &mut [Vec<u8>; NFILES], op: &Op) -> Result<(), Stri
                     model[src].len()
                 ));
             }
-            {
-                let data = model[src][so as usize..(so + len) as usize].to_vec();
-                let m = &mut model[dst];
-                if m.len() < (dof + len) as usize {
-                    m.resize((dof + len) as usize, 0);
-                }
-                m[dof as usize..(dof + len) as usize].copy_from_slice(&data);
+            let data = model[src][so as usize..(so + len) as usize].to_vec();
+            let m = &mut model[dst];
+            if m.len() < (dof + len) as usize {
+                m.resize((dof + len) as usize, 0);
             }
+            m[dof as usize..(dof + len) as usize].copy_from_slice(&data);
         }
         Op::Dedupe {
             src,
