@@ -14,7 +14,7 @@ export PROFILE
 KMAKE       = $(MAKE) -C $(KOBJ) LLVM=-19 M=$(TOP) MO=$(MODOUT)
 CLIPPY     ?=
 
-.PHONY: all deps kernel module host-test guest-test check demo bench soak clean distclean fmt
+.PHONY: all deps kernel module host-test guest-test check demo bench soak fstests fstests-report clean distclean fmt
 
 all: module
 
@@ -52,6 +52,26 @@ soak: deps kernel module
 # Both engines side by side in one boot; BENCH_ROUNDS (5) and BENCH_SIZE_MB (1024) scale it.
 bench: deps kernel module
 	@bash scripts/bench.sh
+
+# fstests under both engines on a tree the user built (never fetched or built here):
+#   make fstests FSTESTS_DIR=/path/to/xfstests [GROUPS="dax dedupe clone mmap"] [ENGINES=rust,c]
+#                [SECTIONS=dax] [TESTS="generic/001 ..."] [PER_BOOT=60] [TEST_TIMEOUT=900]
+#                [RESUME=1: keep the last run's results and run only what it did not reach]
+GROUPS   ?= dax dedupe clone mmap
+ENGINES  ?= rust,c
+SECTIONS ?= dax
+PER_BOOT ?= 60
+TEST_TIMEOUT ?= 900
+fstests:
+	@python3 qemu/fstests check-tree "$(FSTESTS_DIR)"
+	@$(MAKE) --no-print-directory deps kernel module
+	@python3 qemu/fstests run "$(FSTESTS_DIR)" --groups "$(GROUPS)" --engines "$(ENGINES)" \
+		--sections "$(SECTIONS)" --tests "$(TESTS)" --per-boot $(PER_BOOT) \
+		--test-timeout $(TEST_TIMEOUT) $(if $(RESUME),--resume)
+
+# docs/fstests.md again from build/fstests/summary.json (after editing expected/).
+fstests-report:
+	@python3 qemu/fstests report
 
 fmt:
 	rustfmt --edition 2021 src/*.rs tests/host/src/*.rs

@@ -66,7 +66,10 @@ if ! (cd tests/fuzz && cargo build --release --locked --quiet) > build/check-fuz
 fi
 
 echo "== guest tests (daxcow loaded)"
-qemu/run --timeout 1200 -- tests/guest/run-all.sh 2>&1 | tee build/check-guest.log
+# The debug kernel (KASAN, lockdep, kmemleak) runs several times slower under TCG.
+guest_timeout=1200
+[ "${PROFILE:-default}" = default ] || guest_timeout=5400
+qemu/run --timeout $guest_timeout -- tests/guest/run-all.sh 2>&1 | tee build/check-guest.log
 rc=${PIPESTATUS[0]}
 tally build/check-guest.log
 if [ "$rc" != 0 ] && ! grep -q '^FAIL: ' build/check-guest.log; then

@@ -343,13 +343,16 @@ unsafe fn equal_mc(x: *const u8, y: Option<*const u8>, len: u64) -> Result<bool>
 fn compare_pair(pair: &Pair<bindings::iomap>, rule: PairRule) -> Result<DataOutcome> {
     let guard = DaxReadGuard::new();
     let want = pair.len;
+    // A block that cannot be mapped (known bad: -EHWPOISON) is EIO to FIDEDUPERANGE, as in
+    // dax_range_compare_iter(): the caller sees the same status from either engine.
+    let map = |raw, pos| PmemSpan::map(&guard, raw, pos, want).map_err(|_| EIO);
     let src = match rule {
         PairRule::DestMustBeZero => None,
-        _ => Some(PmemSpan::map(&guard, &pair.src.raw, pair.src_pos, want)?),
+        _ => Some(map(&pair.src.raw, pair.src_pos)?),
     };
     let dst = match rule {
         PairRule::SourceMustBeZero => None,
-        _ => Some(PmemSpan::map(&guard, &pair.dst.raw, pair.dst_pos, want)?),
+        _ => Some(map(&pair.dst.raw, pair.dst_pos)?),
     };
     let n = want
         .min(src.map_or(u64::MAX, |s| s.len))
