@@ -14,7 +14,7 @@ export PROFILE
 KMAKE       = $(MAKE) -C $(KOBJ) LLVM=-19 M=$(TOP) MO=$(MODOUT)
 CLIPPY     ?=
 
-.PHONY: all deps kernel module host-test guest-test check demo bench soak fstests fstests-report clean distclean fmt
+.PHONY: all deps kernel module host-test guest-test check demo bench soak fstests fstests-report check-failure clean distclean fmt
 
 all: module
 
@@ -41,6 +41,11 @@ demo: deps kernel module
 
 check:
 	@bash scripts/check.sh
+
+# Failure paths (docs/failure-model.md): bad blocks, ENOSPC, 1000 engine reloads under load,
+# memory failure and device removal, each under both engines.  LIFECYCLE_CYCLES=N to change.
+check-failure: deps kernel module
+	@bash scripts/check-failure.sh
 
 # The differential fuzzer for as long as asked: make soak SEEDS="1 2 3 4" OPS=5000
 SEEDS ?= 1 2 3 4 5 6 7 8
