@@ -10,7 +10,6 @@ Each case prints one line `case: outcome`; the caller runs this once per engine 
 the lines, and checks the outcomes it requires.  Nothing here depends on which engine runs.
 """
 
-import ctypes
 import errno
 import fcntl
 import mmap
@@ -19,15 +18,11 @@ import signal
 import struct
 import sys
 
-BLOCK = 4096
+from cowlib import (BLOCK, FALLOC_FL_KEEP_SIZE, FALLOC_FL_UNSHARE_RANGE, FICLONE, FIDEDUPERANGE,
+                    FIEMAP_EXTENT_SHARED, FS_IOC_FIEMAP, fallocate, outcome)
+
 BLOCKS = 16
 BAD = 1  # the shared block that goes bad
-FICLONE = 0x40049409
-FIDEDUPERANGE = 0xC0189436
-FS_IOC_FIEMAP = 0xC020660B
-FALLOC_FL_KEEP_SIZE = 0x01
-FALLOC_FL_UNSHARE_RANGE = 0x40
-FIEMAP_EXTENT_SHARED = 0x2000
 
 mnt, disk = sys.argv[1], sys.argv[2]
 a_path, b_path = os.path.join(mnt, "a"), os.path.join(mnt, "b")
@@ -35,24 +30,6 @@ a_path, b_path = os.path.join(mnt, "a"), os.path.join(mnt, "b")
 
 def byte_of(block):
     return 0x41 + block
-
-
-libc = ctypes.CDLL(None, use_errno=True)
-libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
-
-
-def fallocate(fd, mode, offset, length):
-    if libc.fallocate(fd, mode, offset, length) != 0:
-        e = ctypes.get_errno()
-        raise OSError(e, os.strerror(e))
-
-
-def outcome(fn):
-    try:
-        r = fn()
-        return "ok" if r is None else "ok %s" % r
-    except OSError as e:
-        return errno.errorcode.get(e.errno, str(e.errno))
 
 
 def fiemap(fd):

@@ -9,7 +9,6 @@ path must fail cleanly and leave b as it was.  After the filler is removed the s
 work.  Prints `case: outcome` lines; the caller compares them between engines.
 """
 
-import ctypes
 import errno
 import fcntl
 import mmap
@@ -17,29 +16,11 @@ import os
 import signal
 import sys
 
-BLOCK = 4096
+from cowlib import BLOCK, FALLOC_FL_KEEP_SIZE, FALLOC_FL_UNSHARE_RANGE, FICLONE, fallocate, outcome
+
 BLOCKS = 16
-FICLONE = 0x40049409
-FALLOC_FL_KEEP_SIZE = 0x01
-FALLOC_FL_UNSHARE_RANGE = 0x40
 
-libc = ctypes.CDLL(None, use_errno=True)
-libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
 mnt = sys.argv[1]
-
-
-def fallocate(fd, mode, off, length):
-    if libc.fallocate(fd, mode, off, length) != 0:
-        e = ctypes.get_errno()
-        raise OSError(e, os.strerror(e))
-
-
-def outcome(fn):
-    try:
-        r = fn()
-        return "ok" if r is None else "ok %s" % r
-    except OSError as e:
-        return errno.errorcode.get(e.errno, str(e.errno))
 
 
 def original(block):

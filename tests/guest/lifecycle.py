@@ -12,7 +12,6 @@ shared.  Every worker keeps a model of its files; at the end both files are comp
 model byte for byte.  Prints `worker KIND: N ops, error none|ERRNO, data ok|DIFFERS`.
 """
 
-import ctypes
 import errno
 import fcntl
 import mmap
@@ -21,16 +20,11 @@ import random
 import struct
 import sys
 
-BLOCK = 4096
-SIZE = 64 * BLOCK
-FICLONE = 0x40049409
-FICLONERANGE = 0x4020940D
-FIDEDUPERANGE = 0xC0189436
-FALLOC_FL_KEEP_SIZE = 0x01
-FALLOC_FL_UNSHARE_RANGE = 0x40
+from cowlib import (BLOCK, FALLOC_FL_KEEP_SIZE, FALLOC_FL_UNSHARE_RANGE, FICLONE, FIDEDUPERANGE,
+                    fallocate)
 
-libc = ctypes.CDLL(None, use_errno=True)
-libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
+SIZE = 64 * BLOCK
+
 mnt, stopfile = sys.argv[1], sys.argv[2]
 
 
@@ -78,9 +72,7 @@ def worker(kind, seed):
                     raise OSError(-status if status < 0 else errno.EBADE, "dedupe status")
             elif kind == "unshare":
                 blk = rng.randrange(0, SIZE // BLOCK - 4) * BLOCK
-                if libc.fallocate(dst, FALLOC_FL_UNSHARE_RANGE | FALLOC_FL_KEEP_SIZE,
-                                  blk, 4 * BLOCK) != 0:
-                    raise OSError(ctypes.get_errno(), "unshare")
+                fallocate(dst, FALLOC_FL_UNSHARE_RANGE | FALLOC_FL_KEEP_SIZE, blk, 4 * BLOCK)
                 os.pwrite(dst, data, blk + 10)
                 model_dst[blk + 10:blk + 10 + n] = data
             if ops % 50 == 0:

@@ -1,0 +1,32 @@
+"""What the in-guest Python tests share: ioctl and fallocate numbers, and fallocate(2) with a
+mode, which Python's os module does not offer."""
+
+import ctypes
+import errno
+import os
+
+BLOCK = 4096
+FICLONE = 0x40049409
+FIDEDUPERANGE = 0xC0189436
+FS_IOC_FIEMAP = 0xC020660B
+FIEMAP_EXTENT_SHARED = 0x2000
+FALLOC_FL_KEEP_SIZE = 0x01
+FALLOC_FL_UNSHARE_RANGE = 0x40
+
+libc = ctypes.CDLL(None, use_errno=True)
+libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
+
+
+def fallocate(fd, mode, offset, length):
+    if libc.fallocate(fd, mode, offset, length) != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+
+
+def outcome(fn):
+    """`ok` (with fn's result if it has one) or the errno name fn raised."""
+    try:
+        r = fn()
+        return "ok" if r is None else "ok %s" % r
+    except OSError as e:
+        return errno.errorcode.get(e.errno, str(e.errno))
