@@ -18,8 +18,8 @@ import signal
 import struct
 import sys
 
-from cowlib import (BLOCK, FALLOC_FL_KEEP_SIZE, FALLOC_FL_UNSHARE_RANGE, FICLONE, FIDEDUPERANGE,
-                    FIEMAP_EXTENT_SHARED, FS_IOC_FIEMAP, fallocate, outcome)
+from cowlib import (BLOCK, FALLOC_FL_KEEP_SIZE, FALLOC_FL_UNSHARE_RANGE, FIDEDUPERANGE,
+                    FIEMAP_EXTENT_SHARED, FS_IOC_FIEMAP, fallocate, outcome, reflinked_pair)
 
 BLOCKS = 16
 BAD = 1  # the shared block that goes bad
@@ -91,13 +91,7 @@ def dedupe(src_fd, src_off, dst_fd, dst_off, length):
     return "status %s, %d bytes" % ("same" if status == 0 else "differs", bytes_deduped)
 
 
-a = os.open(a_path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
-for blk in range(BLOCKS):
-    os.pwrite(a, bytes([byte_of(blk)]) * BLOCK, blk * BLOCK)
-os.fsync(a)
-b = os.open(b_path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
-fcntl.ioctl(b, FICLONE, a)
-os.fsync(b)
+a, b = reflinked_pair(a_path, b_path, BLOCKS)
 phys_a, shared_a = physical_of(a, BAD * BLOCK)
 phys_b, shared_b = physical_of(b, BAD * BLOCK)
 print("setup: block %d shared by a and b: %s" % (BAD, phys_a == phys_b and shared_a and shared_b))

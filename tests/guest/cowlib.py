@@ -2,6 +2,7 @@
 mode, which Python's os module does not offer."""
 
 import ctypes
+import fcntl
 import errno
 import os
 
@@ -30,3 +31,20 @@ def outcome(fn):
         return "ok" if r is None else "ok %s" % r
     except OSError as e:
         return errno.errorcode.get(e.errno, str(e.errno))
+
+
+def block_bytes(block):
+    """Block `block` of the test pattern: one byte, 'A' + block, repeated."""
+    return bytes([0x41 + block]) * BLOCK
+
+
+def reflinked_pair(a_path, b_path, blocks):
+    """File a of `blocks` pattern blocks, fsynced, and b its reflink clone: (fd of a, fd of b)."""
+    a = os.open(a_path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+    for blk in range(blocks):
+        os.pwrite(a, block_bytes(blk), blk * BLOCK)
+    os.fsync(a)
+    b = os.open(b_path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+    fcntl.ioctl(b, FICLONE, a)
+    os.fsync(b)
+    return a, b

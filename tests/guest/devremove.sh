@@ -91,10 +91,5 @@ check "device removal: the namespace binds again" has "rebind: ok"
 check "device removal: a is intact after remount" has "verify: a intact: True"
 check "device removal: b's fsynced CoW write survived" has "verify: b's fsynced first MiB intact: True"
 check "device removal: xfs_repair -n is clean" has "xfs_repair -n: clean"
-if diff -u /tmp/dr.c /tmp/dr.rust > /tmp/dr.diff; then
-	pass "device removal: same outcome with daxcow and with the C engine"
-else
-	sed 's/^/  | /' /tmp/dr.diff
-	fail "device removal: outcomes differ between daxcow and the C engine"
-fi
+same_as_c "device removal" /tmp/dr.c /tmp/dr.rust
 finish

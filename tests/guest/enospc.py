@@ -10,25 +10,21 @@ work.  Prints `case: outcome` lines; the caller compares them between engines.
 """
 
 import errno
-import fcntl
 import mmap
 import os
 import signal
 import sys
 
-from cowlib import BLOCK, FALLOC_FL_KEEP_SIZE, FALLOC_FL_UNSHARE_RANGE, FICLONE, fallocate, outcome
+from cowlib import (BLOCK, FALLOC_FL_KEEP_SIZE, FALLOC_FL_UNSHARE_RANGE, block_bytes, fallocate,
+                    outcome, reflinked_pair)
 
 BLOCKS = 16
 
 mnt = sys.argv[1]
 
 
-def original(block):
-    return bytes([0x41 + block]) * BLOCK
-
-
 def b_unchanged(b):
-    return all(os.pread(b, BLOCK, k * BLOCK) == original(k) for k in range(BLOCKS))
+    return all(os.pread(b, BLOCK, k * BLOCK) == block_bytes(k) for k in range(BLOCKS))
 
 
 def store_in_child(path, off):
@@ -44,13 +40,7 @@ def store_in_child(path, off):
 
 
 a_path, b_path = os.path.join(mnt, "a"), os.path.join(mnt, "b")
-a = os.open(a_path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
-for k in range(BLOCKS):
-    os.pwrite(a, original(k), k * BLOCK)
-os.fsync(a)
-b = os.open(b_path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
-fcntl.ioctl(b, FICLONE, a)
-os.fsync(b)
+a, b = reflinked_pair(a_path, b_path, BLOCKS)
 
 # Fill the file system: big preallocations first, then single blocks until none is left.
 filler_path = os.path.join(mnt, "filler")
@@ -80,11 +70,11 @@ os.close(filler)
 os.unlink(filler_path)
 os.sync()
 print("after freeing space, unaligned write: %s" % outcome(lambda: os.pwrite(b, b"z" * 100, 4 * BLOCK + 50)))
-want = bytearray(original(4))
+want = bytearray(block_bytes(4))
 want[50:150] = b"z" * 100
 print("the write landed with the old head and tail: %s" % (os.pread(b, BLOCK, 4 * BLOCK) == bytes(want)))
 print("after freeing space, mmap store: %s" % store_in_child(b_path, 5 * BLOCK + 7))
 print("after freeing space, unshare: %s" % outcome(
     lambda: fallocate(b, FALLOC_FL_UNSHARE_RANGE | FALLOC_FL_KEEP_SIZE, 0, BLOCKS * BLOCK)))
 print("a unchanged throughout: %s" % all(
-    os.pread(a, BLOCK, k * BLOCK) == original(k) for k in range(BLOCKS)))
+    os.pread(a, BLOCK, k * BLOCK) == block_bytes(k) for k in range(BLOCKS)))

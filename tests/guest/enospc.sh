@@ -34,10 +34,5 @@ check "ENOSPC: with space again, the fault works" has "after freeing space, mmap
 check "ENOSPC: with space again, unshare works" has "after freeing space, unshare: ok"
 check "ENOSPC: a unchanged throughout" has "a unchanged throughout: True"
 check "ENOSPC: xfs_repair -n is clean" has "xfs_repair -n: clean"
-if diff -u /tmp/ns.c /tmp/ns.rust > /tmp/ns.diff; then
-	pass "ENOSPC: same outcome with daxcow and with the C engine"
-else
-	sed 's/^/  | /' /tmp/ns.diff
-	fail "ENOSPC: outcomes differ between daxcow and the C engine"
-fi
+same_as_c "ENOSPC" /tmp/ns.c /tmp/ns.rust
 finish

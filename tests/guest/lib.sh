@@ -42,3 +42,14 @@ mkfs_dax() {
 	mkfs.xfs -f -q -m reflink=1 "$1" >/dev/null || die "mkfs.xfs $1"
 	mount -o dax=always "$1" "$2" || die "mount -o dax=always $1"
 }
+
+# same_as_c NAME C_OUTPUT RUST_OUTPUT: PASS when the two runs printed the same lines, else FAIL
+# with the diff.  The failure-path tests run each case under both engines and end with this.
+same_as_c() {
+	if diff -u "$2" "$3" > /tmp/same_as_c.diff; then
+		pass "$1: same outcome with daxcow and with the C engine"
+	else
+		sed 's/^/  | /' /tmp/same_as_c.diff
+		fail "$1: outcomes differ between daxcow and the C engine"
+	fi
+}

@@ -17,17 +17,16 @@ system uses other blocks.
 
 import ctypes
 import errno
-import fcntl
 import mmap
 import os
 import signal
 import sys
 import time
 
-BLOCK = 4096
+from cowlib import BLOCK, reflinked_pair
+
 BLOCKS = 16
 SHARED = 1
-FICLONE = 0x40049409
 MADV_HWPOISON = 100
 
 mnt, tag = sys.argv[1], sys.argv[2]
@@ -81,13 +80,7 @@ def ended(status):
 
 
 a_path, b_path = os.path.join(mnt, tag + "-a"), os.path.join(mnt, tag + "-b")
-a = os.open(a_path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
-for blk in range(BLOCKS):
-    os.pwrite(a, bytes([byte_of(blk)]) * BLOCK, blk * BLOCK)
-os.fsync(a)
-b = os.open(b_path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
-fcntl.ioctl(b, FICLONE, a)
-os.fsync(b)
+a, b = reflinked_pair(a_path, b_path, BLOCKS)
 os.close(a)
 os.close(b)
 

@@ -52,10 +52,5 @@ done
 check "memory failure (late kill): the other process is not signalled" has "late: process that maps the same block through b: exit 0"
 check "memory failure (early kill): the other process mapping the block gets SIGBUS" has "early: process that maps the same block through b: killed by SIGBUS"
 check "memory failure: xfs_repair -n is clean" has "xfs_repair -n: clean"
-if diff -u /tmp/mf.c /tmp/mf.rust > /tmp/mf.diff; then
-	pass "memory failure: same outcome with daxcow and with the C engine"
-else
-	sed 's/^/  | /' /tmp/mf.diff
-	fail "memory failure: outcomes differ between daxcow and the C engine"
-fi
+same_as_c "memory failure" /tmp/mf.c /tmp/mf.rust
 finish
