@@ -5,6 +5,8 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 mkdir -p build
+# failslab.sh drives its operations with tests/fuzz's failnth.
+(cd tests/fuzz && cargo build --release --locked --quiet) || { echo "FAIL: build tests/fuzz"; echo "0 passed, 1 failed"; exit 1; }
 cycles=${LIFECYCLE_CYCLES:-1000}
 timeout=3600
 [ "${PROFILE:-default}" = default ] || timeout=10800

@@ -131,6 +131,12 @@ log "built $(cat "$obj/include/config/kernel.release") in $(( $(date +%s) - star
 # 5. Save to the cache (one entry per key; keep the three newest).
 if [ ! -f "$CACHE/kernel-$key.tar" ] && mkdir -p "$CACHE" 2>/dev/null; then
 	log "saving the built tree to $CACHE/kernel-$key.tar"
-	tar -C "$top/build" -cf "$CACHE/kernel-$key.tar.tmp" linux linux.git && mv "$CACHE/kernel-$key.tar.tmp" "$CACHE/kernel-$key.tar"
+	# Only this profile's object tree: another profile's would double the entry and is not
+	# what the key describes.
+	others=()
+	for d in "$src"/out-*; do
+		[ "$d" = "$obj" ] || others+=(--exclude="linux/$(basename "$d")")
+	done
+	tar -C "$top/build" -cf "$CACHE/kernel-$key.tar.tmp" "${others[@]}" linux linux.git && mv "$CACHE/kernel-$key.tar.tmp" "$CACHE/kernel-$key.tar"
 	ls -t "$CACHE"/kernel-*.tar | tail -n +4 | xargs -r rm -f
 fi

@@ -4,7 +4,7 @@
 # pmem users: a poisoned ZONE_DEVICE page cannot be unpoisoned.
 here=$(cd "$(dirname "$0")" && pwd)
 rc=0
-for t in badblocks.sh enospc.sh lifecycle.sh devremove.sh memfail.sh kmemleak.sh; do
+for t in badblocks.sh enospc.sh failslab.sh lifecycle.sh devremove.sh memfail.sh kmemleak.sh; do
 	echo "== $t"
 	bash "$here/$t" || rc=1
 	umount /mnt/* 2>/dev/null
