@@ -14,7 +14,7 @@ export PROFILE
 KMAKE       = $(MAKE) -C $(KOBJ) LLVM=-19 M=$(TOP) MO=$(MODOUT)
 CLIPPY     ?=
 
-.PHONY: all deps kernel module host-test guest-test check demo bench soak fstests fstests-report check-failure clean distclean fmt
+.PHONY: all deps kernel module host-test guest-test check demo bench bench-profile soak fstests fstests-report check-failure clean distclean fmt
 
 all: module
 
@@ -57,6 +57,11 @@ soak: deps kernel module
 # Both engines side by side in one boot; BENCH_ROUNDS (5) and BENCH_SIZE_MB (1024) scale it.
 bench: deps kernel module
 	@bash scripts/bench.sh
+
+# Where each workload's time goes under each engine: perf (cpu-clock) in the guest, one boot,
+# the hottest symbols in build/bench/profile/ENGINE-WORKLOAD.txt.
+bench-profile: deps kernel module
+	@bash scripts/bench-profile.sh
 
 # fstests under both engines on a tree the user built (never fetched or built here):
 #   make fstests FSTESTS_DIR=/path/to/xfstests [GROUPS="dax dedupe clone mmap"] [ENGINES=rust,c]

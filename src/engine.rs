@@ -21,9 +21,6 @@ use crate::lockstep::{compare_ranges, DataOutcome, Mapping, MappingCursor, Pair,
 use crate::mcsafe::{self, BLOCK};
 use crate::stats::{self, Stat};
 
-/// Largest single copy: `copy_mc_to_kernel()` takes an `unsigned int` length.
-const COPY_CHUNK: u64 = 1 << 30;
-
 /// Holds `dax_read_lock()`, which keeps a dax device's mappings valid.
 struct DaxReadGuard(c_int);
 
@@ -79,29 +76,42 @@ impl PmemSpan {
     }
 }
 
-/// Copies `len` bytes from `src` to `dst` with `copy_mc_to_kernel()`: a poisoned source line
-/// ends the copy with `EIO` instead of a machine check that takes the machine down.
+/// Copies `len` bytes from `src` to `dst`; a poisoned source line ends the copy with `EIO`
+/// instead of a machine check that takes the machine down.  The whole cache lines of the
+/// destination go through [`mcsafe::copy_lines_nt`] (non-temporal stores, as
+/// `memcpy_flushcache()` writes pmem), the unaligned edges through `copy_mc_to_kernel()`.
 ///
 /// # Safety
 ///
 /// `src` must be readable and `dst` writable for `len` bytes, both pmem mapped under a held
-/// [`DaxReadGuard`], and the ranges must not overlap.
+/// [`DaxReadGuard`] (or kernel memory), and the ranges must not overlap.
 unsafe fn copy_mc(dst: *mut u8, src: *const u8, len: u64) -> Result {
-    let mut done = 0u64;
-    while done < len {
-        let n = (len - done).min(COPY_CHUNK);
-        // SAFETY: within the ranges the caller guarantees; n fits in c_uint (<= 1 GiB).
-        let left = unsafe {
-            bindings::copy_mc_to_kernel(
-                dst.add(done as usize).cast(),
-                src.add(done as usize).cast(),
-                n as c_uint,
-            )
-        };
-        if left != 0 {
-            return Err(EIO);
-        }
-        done += n;
+    let len = usize::try_from(len).map_err(|_| EINVAL)?;
+    let lead = ((dst as usize).wrapping_neg() % mcsafe::LINE).min(len);
+    let lines = (len - lead) / mcsafe::LINE;
+    let bulk_end = lead + lines * mcsafe::LINE;
+    // SAFETY: `lead <= bulk_end <= len`: every piece is inside what the caller vouches for.
+    unsafe {
+        copy_mc_edge(dst, src, lead)?;
+        mcsafe::copy_lines_nt(dst.add(lead), src.add(lead), lines)?;
+        copy_mc_edge(dst.add(bulk_end), src.add(bulk_end), len - bulk_end)
+    }
+}
+
+/// `copy_mc_to_kernel()` of an edge shorter than a cache line.
+///
+/// # Safety
+///
+/// As [`copy_mc`].
+unsafe fn copy_mc_edge(dst: *mut u8, src: *const u8, len: usize) -> Result {
+    if len == 0 {
+        return Ok(());
+    }
+    let n = c_uint::try_from(len).map_err(|_| EINVAL)?;
+    // SAFETY: the caller's ranges; `n` is their length.
+    let left = unsafe { bindings::copy_mc_to_kernel(dst.cast(), src.cast(), n) };
+    if left != 0 {
+        return Err(EIO);
     }
     Ok(())
 }

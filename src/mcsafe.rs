@@ -81,3 +81,88 @@ pub(crate) unsafe fn first_diff_block(a: *const u8, b: *const u8, blocks: usize)
     }
     Ok(blocks - left)
 }
+
+/// The unit [`copy_lines_nt`] copies: one cache line.
+pub(crate) const LINE: usize = 64;
+
+/// Copies `lines` cache lines of [`LINE`] bytes from `src` to `dst`, loading with
+/// machine-check-safe loads (as [`first_diff_block`]) and storing with non-temporal `movnti`,
+/// then `sfence`.  A poisoned source line returns `EIO`; what was copied before it stays
+/// copied.
+///
+/// Non-temporal stores are how the kernel writes pmem it will not read back soon
+/// (`memcpy_flushcache()`): a line overwritten whole is never read into the cache first, and
+/// it leaves the cache with nothing dirty to write back.  `copy_mc_to_kernel()` stores through
+/// the cache.  `movnti` takes general-purpose registers, so no FPU state is involved; the
+/// final `sfence` orders the stores before anything the caller does next (the remap that
+/// makes the copy visible).
+///
+/// # Safety
+///
+/// `src` must be readable and `dst` writable for `lines * LINE` bytes (pmem mapped under
+/// `dax_read_lock()`, or kernel memory), the ranges must not overlap, and both must stay
+/// valid for the duration of the call.
+pub(crate) unsafe fn copy_lines_nt(dst: *mut u8, src: *const u8, lines: usize) -> Result {
+    let mut left = lines;
+    let mut failed: u32;
+    // Every load has an MCE-safe exception-table entry whose fixup (label 31) leaves `failed`
+    // set and skips to the fence; the block clobbers only the registers declared here and the
+    // flags, and writes memory only inside `dst`.
+    // SAFETY: loads and stores stay within the `lines * LINE` bytes the caller vouches for.
+    unsafe {
+        core::arch::asm!(
+            "mov {failed:e}, 1",
+            "20:",
+            "test {left}, {left}",
+            "jz 29f",
+            "21: mov {w}, qword ptr [{s}]",
+            "22: mov {x}, qword ptr [{s} + 8]",
+            "23: mov {y}, qword ptr [{s} + 16]",
+            "24: mov {z}, qword ptr [{s} + 24]",
+            "movnti qword ptr [{d}], {w}",
+            "movnti qword ptr [{d} + 8], {x}",
+            "movnti qword ptr [{d} + 16], {y}",
+            "movnti qword ptr [{d} + 24], {z}",
+            "25: mov {w}, qword ptr [{s} + 32]",
+            "26: mov {x}, qword ptr [{s} + 40]",
+            "27: mov {y}, qword ptr [{s} + 48]",
+            "28: mov {z}, qword ptr [{s} + 56]",
+            "movnti qword ptr [{d} + 32], {w}",
+            "movnti qword ptr [{d} + 40], {x}",
+            "movnti qword ptr [{d} + 48], {y}",
+            "movnti qword ptr [{d} + 56], {z}",
+            "add {s}, 64",
+            "add {d}, 64",
+            "dec {left}",
+            "jmp 20b",
+            "29: xor {failed:e}, {failed:e}",
+            "31: sfence",
+            ".pushsection __ex_table, \"a\"",
+            ".balign 4",
+            ".long 21b - .", ".long 31b - .", ".long {t}",
+            ".long 22b - .", ".long 31b - .", ".long {t}",
+            ".long 23b - .", ".long 31b - .", ".long {t}",
+            ".long 24b - .", ".long 31b - .", ".long {t}",
+            ".long 25b - .", ".long 31b - .", ".long {t}",
+            ".long 26b - .", ".long 31b - .", ".long {t}",
+            ".long 27b - .", ".long 31b - .", ".long {t}",
+            ".long 28b - .", ".long 31b - .", ".long {t}",
+            ".popsection",
+            d = inout(reg) dst => _,
+            s = inout(reg) src => _,
+            left = inout(reg) left,
+            failed = out(reg) failed,
+            w = out(reg) _,
+            x = out(reg) _,
+            y = out(reg) _,
+            z = out(reg) _,
+            t = const EX_TYPE_DEFAULT_MCE_SAFE,
+            options(nostack),
+        );
+    }
+    if failed != 0 {
+        return Err(EIO);
+    }
+    debug_assert_eq!(left, 0);
+    Ok(())
+}
