@@ -276,6 +276,8 @@ enum Outcome {
     /// A dedupe whose ioctl succeeded but whose status is not FILE_DEDUPE_RANGE_SAME.
     Status(i32),
     Sigbus,
+    /// A write that wrote fewer bytes than asked (checked as a failure: old or new bytes).
+    Short(i64),
 }
 
 impl Outcome {
@@ -286,6 +288,7 @@ impl Outcome {
             Outcome::Status(s) if *s < 0 => format!("status {}", errname(-s)),
             Outcome::Status(s) => format!("status {s}"),
             Outcome::Sigbus => "SIGBUS".into(),
+            Outcome::Short(n) => format!("short write of {n}"),
         }
     }
 }
@@ -395,19 +398,13 @@ fn armed(
         return fault_in_child(map, off, byte.unwrap_or(0), n);
     }
     f.arm(n);
-    // SAFETY (each arm): the fds are open, the buffers live for the call and are as long as
-    // the lengths passed.
+    // -1 with errno, or what the call returned.
     let rc: i64 = match op {
+        // SAFETY: fd 1 is open; buf holds at least `len` (100) bytes.
         Op::Write => unsafe {
-            let w = libc::pwrite(files.fds[1], buf.as_ptr().cast(), len, off as i64);
-            if w == len as isize {
-                0
-            } else if w >= 0 {
-                -(libc::EAGAIN as i64) // short write: reported, checked as a failure
-            } else {
-                -1
-            }
+            libc::pwrite(files.fds[1], buf.as_ptr().cast(), len, off as i64) as i64
         },
+        // SAFETY: fd 1 is open; fallocate only reads its arguments.
         Op::Zero => unsafe {
             libc::fallocate(
                 files.fds[1],
@@ -417,6 +414,7 @@ fn armed(
             )
             .into()
         },
+        // SAFETY: as for Zero.
         Op::Unshare => unsafe {
             libc::fallocate(
                 files.fds[1],
@@ -426,15 +424,19 @@ fn armed(
             )
             .into()
         },
+        // SAFETY: fd 0 is open; `dedupe` is a struct file_dedupe_range with room for its one
+        // info, which the kernel writes.
         Op::Dedupe => unsafe {
             libc::ioctl(files.fds[0], FIDEDUPERANGE, dedupe.as_mut_ptr()).into()
         },
+        // SAFETY: ko is an open module file; the parameter string is a valid empty C string.
         Op::Load => unsafe { libc::syscall(libc::SYS_finit_module, ko, empty.as_ptr(), 0) },
         Op::Fault => unreachable!(),
     };
     let e = errno();
     let injected = f.disarm();
     let outcome = match rc {
+        -1 => Outcome::Err(e),
         0 if op == Op::Dedupe => {
             // info.status is the i32 at byte 48.
             let status = (dedupe[6] & 0xffff_ffff) as u32 as i32;
@@ -444,9 +446,8 @@ fn armed(
                 Outcome::Status(status)
             }
         }
-        0 => Outcome::Ok,
-        -1 => Outcome::Err(e),
-        r => Outcome::Err(-r as i32),
+        w if op == Op::Write && w != len as i64 => Outcome::Short(w),
+        _ => Outcome::Ok,
     };
     (outcome, injected)
 }
