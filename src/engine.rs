@@ -76,33 +76,44 @@ impl PmemSpan {
     }
 }
 
-/// Copies `len` bytes from `src` to `dst`; a poisoned source line ends the copy with `EIO`
-/// instead of a machine check that takes the machine down.  The whole cache lines of the
-/// destination go through [`mcsafe::copy_lines_nt`] (non-temporal stores, as
-/// `memcpy_flushcache()` writes pmem), the unaligned edges through `copy_mc_to_kernel()`.
+/// Copies `len` bytes of pmem from `src` to `dst` of `dax_dev`, durably: a poisoned source line
+/// ends the copy with `EIO` instead of a machine check that takes the machine down.  The whole
+/// cache lines of the destination go through [`mcsafe::copy_lines_nt`] (non-temporal stores
+/// and a fence, as `memcpy_flushcache()` writes pmem: nothing is left in the cache to write
+/// back), the unaligned edges through `copy_mc_to_kernel()` and a cache write-back.
 ///
 /// # Safety
 ///
 /// `src` must be readable and `dst` writable for `len` bytes, both pmem mapped under a held
-/// [`DaxReadGuard`] (or kernel memory), and the ranges must not overlap.
-unsafe fn copy_mc(dst: *mut u8, src: *const u8, len: u64) -> Result {
+/// [`DaxReadGuard`], `dst` on `dax_dev`, and the ranges must not overlap.
+unsafe fn copy_to_pmem(
+    dax_dev: *mut bindings::dax_device,
+    dst: *mut u8,
+    src: *const u8,
+    len: u64,
+) -> Result {
     let len = usize::try_from(len).map_err(|_| EINVAL)?;
     let lead = ((dst as usize).wrapping_neg() % mcsafe::LINE).min(len);
     let lines = (len - lead) / mcsafe::LINE;
     let bulk_end = lead + lines * mcsafe::LINE;
+    let tail = len - bulk_end;
     // SAFETY: `lead <= bulk_end <= len`: every piece is inside what the caller vouches for.
     unsafe {
         copy_mc_edge(dst, src, lead)?;
         mcsafe::copy_lines_nt(dst.add(lead), src.add(lead), lines)?;
-        copy_mc_edge(dst.add(bulk_end), src.add(bulk_end), len - bulk_end)
+        copy_mc_edge(dst.add(bulk_end), src.add(bulk_end), tail)?;
     }
+    flush(dax_dev, dst, lead);
+    // SAFETY: `bulk_end <= len`.
+    flush(dax_dev, unsafe { dst.add(bulk_end) }, tail);
+    Ok(())
 }
 
 /// `copy_mc_to_kernel()` of an edge shorter than a cache line.
 ///
 /// # Safety
 ///
-/// As [`copy_mc`].
+/// `src` must be readable and `dst` writable for `len` bytes, and the ranges must not overlap.
 unsafe fn copy_mc_edge(dst: *mut u8, src: *const u8, len: usize) -> Result {
     if len == 0 {
         return Ok(());
@@ -118,10 +129,13 @@ unsafe fn copy_mc_edge(dst: *mut u8, src: *const u8, len: usize) -> Result {
 
 /// Writes back the CPU cache lines of `[addr, addr + len)` of `dax_dev` toward the persistence
 /// domain (a no-op on devices without a volatile write cache).
-fn flush(dax_dev: *mut bindings::dax_device, addr: *mut u8, len: u64) {
+fn flush(dax_dev: *mut bindings::dax_device, addr: *mut u8, len: usize) {
+    if len == 0 {
+        return;
+    }
     // dax_flush() only issues cache write-backs for the range.
     // SAFETY: `addr..addr + len` is pmem of `dax_dev` mapped by the caller under a held guard.
-    unsafe { bindings::dax_flush(dax_dev, addr.cast(), len as usize) }
+    unsafe { bindings::dax_flush(dax_dev, addr.cast(), len) }
 }
 
 fn source_kind(source: bindings::dax_cow_source) -> Result<ExtentKind> {
@@ -196,16 +210,16 @@ fn copy_around(copy: &bindings::dax_cow_copy) -> Result {
             Some(s) => {
                 // The source was checked above; the destination maps the whole span.
                 // SAFETY: both spans map `r` under `guard`, and the extents do not overlap.
-                unsafe { copy_mc(d, s.at(r.start), len)? };
+                unsafe { copy_to_pmem(dst_map.dax_dev, d, s.at(r.start), len)? };
                 stats::add(Stat::CowBytesCopied, len);
             }
             None => {
                 // SAFETY: the destination span maps `r`.
                 unsafe { ptr::write_bytes(d, 0, len as usize) };
+                flush(dst_map.dax_dev, d, len as usize);
                 stats::add(Stat::CowBytesZeroed, len);
             }
         }
-        flush(dst_map.dax_dev, d, len);
     }
     drop(guard);
     Ok(())
@@ -224,8 +238,7 @@ fn unshare_copy(dst: &bindings::iomap, src: &bindings::iomap, pos: u64, len: u64
         let s = PmemSpan::map(&guard, src, at, end - at)?;
         let n = d.len.min(s.len);
         // SAFETY: both spans map at least `n` bytes under `guard`; the extents differ.
-        unsafe { copy_mc(d.addr, s.addr, n)? };
-        flush(dst.dax_dev, d.addr, n);
+        unsafe { copy_to_pmem(dst.dax_dev, d.addr, s.addr, n)? };
         stats::add(Stat::UnshareBytes, n);
         at += n;
     }
@@ -341,10 +354,10 @@ unsafe fn equal_mc(x: *const u8, y: Option<*const u8>, len: u64) -> Result<bool>
     let mut a = [0u8; BLOCK];
     let mut b = [0u8; BLOCK];
     // SAFETY: `x + bulk` is readable for `tail` bytes; `a` holds BLOCK > tail bytes.
-    unsafe { copy_mc(a.as_mut_ptr(), x.add(bulk), tail as u64)? };
+    unsafe { copy_mc_edge(a.as_mut_ptr(), x.add(bulk), tail)? };
     if let Some(y) = y {
         // SAFETY: as above for `y` and `b`.
-        unsafe { copy_mc(b.as_mut_ptr(), y.add(bulk), tail as u64)? };
+        unsafe { copy_mc_edge(b.as_mut_ptr(), y.add(bulk), tail)? };
     }
     Ok(first_difference(&a[..tail], &b[..tail]).is_none())
 }
