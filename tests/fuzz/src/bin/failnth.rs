@@ -334,8 +334,8 @@ fn fault_in_child(map: *mut u8, off: usize, byte: u8, n: u32) -> (Outcome, bool)
         // SAFETY: a handler that only makes async-signal-safe calls.
         unsafe { libc::signal(libc::SIGBUS, handler as libc::sighandler_t) };
         f.arm(n);
-        // SAFETY: map is a live MAP_SHARED PROT_WRITE mapping of SIZE bytes and off < SIZE;
-        // volatile so that the store is not elided.
+        // The store is volatile so that it is not elided.
+        // SAFETY: map is a live MAP_SHARED PROT_WRITE mapping of SIZE bytes and off < SIZE.
         unsafe { map.add(off).write_volatile(byte) };
         child_report(b'S');
     }
@@ -425,8 +425,8 @@ fn armed(
             )
             .into()
         },
-        // SAFETY: fd 0 is open; `dedupe` is a struct file_dedupe_range with room for its one
-        // info, which the kernel writes.
+        // `dedupe` is a struct file_dedupe_range with room for the one info the kernel writes.
+        // SAFETY: fd 0 is open; `dedupe` is valid for the struct's 56 bytes.
         Op::Dedupe => unsafe {
             libc::ioctl(files.fds[0], FIDEDUPERANGE, dedupe.as_mut_ptr()).into()
         },
@@ -617,8 +617,8 @@ fn main() {
     }
     if ko >= 0 && !module_loaded() {
         // Leave the module loaded, as the caller had it.
-        // SAFETY: ko is open; the name string is valid.
         let empty = cstr("");
+        // SAFETY: ko is open; the parameter string is a valid empty C string.
         if unsafe { libc::syscall(libc::SYS_finit_module, ko, empty.as_ptr(), 0) } != 0 {
             println!(
                 "BAD: loading daxcow without injection: {}",
