@@ -8,20 +8,18 @@
 //!
 //! usage: daxcow-fuzz DEV MNT SEED OPS [KO]   (KO: daxcow.ko, for rmmod/insmod steps)
 
-use std::ffi::CString;
+mod sys;
+
 use std::fmt;
-use std::process::Command;
 use std::time::Instant;
+use sys::{
+    cstr, errno, run, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_UNSHARE_RANGE,
+    FALLOC_FL_ZERO_RANGE, FICLONERANGE, FIDEDUPERANGE,
+};
 
 const BLK: u64 = 4096;
 const NFILES: usize = 3;
 const MAX_SIZE: u64 = 4 << 20;
-const FICLONERANGE: libc::c_ulong = 0x4020_940D;
-const FIDEDUPERANGE: libc::c_ulong = 0xC018_9436;
-const FALLOC_FL_KEEP_SIZE: i32 = 0x01;
-const FALLOC_FL_PUNCH_HOLE: i32 = 0x02;
-const FALLOC_FL_ZERO_RANGE: i32 = 0x10;
-const FALLOC_FL_UNSHARE_RANGE: i32 = 0x40;
 
 #[derive(Clone, Debug)]
 enum Op {
@@ -243,18 +241,6 @@ struct Fs {
     fds: Vec<libc::c_int>,
 }
 
-fn cstr(s: &str) -> CString {
-    CString::new(s).unwrap()
-}
-
-fn run(cmd: &str, args: &[&str]) -> bool {
-    Command::new(cmd)
-        .args(args)
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
-}
-
 impl Fs {
     fn path(&self, i: usize) -> String {
         format!("{}/f{i}", self.mnt)
@@ -297,10 +283,6 @@ impl Fs {
         assert!(run("umount", &[&self.mnt]), "umount");
         self.mount();
     }
-}
-
-fn errno() -> i32 {
-    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
 }
 
 /// A system call's failure: EIO is the engine's error and fails the run; anything else means

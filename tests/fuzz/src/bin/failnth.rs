@@ -18,19 +18,19 @@
 //! outcome, and a line with the kinds of outcome (ok, ENOMEM, SIGBUS, ...) that the caller
 //! compares between the engines; `BAD: ...` lines for broken invariants, and then exit status 1.
 
-use std::ffi::CString;
+#[path = "../sys.rs"]
+mod sys;
+
 use std::fs;
-use std::process::Command;
 use std::sync::atomic::{AtomicI32, Ordering};
+use sys::{
+    cstr, errno, run, FALLOC_FL_KEEP_SIZE, FALLOC_FL_UNSHARE_RANGE, FALLOC_FL_ZERO_RANGE, FICLONE,
+    FIDEDUPERANGE,
+};
 
 const BLK: usize = 4096;
 const BLOCKS: usize = 16;
 const SIZE: usize = BLK * BLOCKS;
-const FICLONE: libc::c_ulong = 0x4004_9409;
-const FIDEDUPERANGE: libc::c_ulong = 0xC018_9436;
-const FALLOC_FL_KEEP_SIZE: i32 = 0x01;
-const FALLOC_FL_ZERO_RANGE: i32 = 0x10;
-const FALLOC_FL_UNSHARE_RANGE: i32 = 0x40;
 /// Far above what any of these operations allocates (loading daxcow: about 190 on the default
 /// kernel, several times that on the debug kernel, whose KASAN, lockdep and kmemleak allocate
 /// for themselves); reaching it means fail-nth never stops being consumed, a failure itself.
@@ -81,10 +81,6 @@ impl Op {
     }
 }
 
-fn errno() -> i32 {
-    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
-}
-
 fn errname(e: i32) -> String {
     match e {
         libc::ENOMEM => "ENOMEM".into(),
@@ -98,18 +94,6 @@ fn errname(e: i32) -> String {
         libc::EINVAL => "EINVAL".into(),
         _ => format!("errno {e}"),
     }
-}
-
-fn cstr(s: &str) -> CString {
-    CString::new(s).expect("no NUL in a path")
-}
-
-fn run(cmd: &str, args: &[&str]) -> bool {
-    Command::new(cmd)
-        .args(args)
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
 }
 
 /// The calling thread's /proc/thread-self/fail-nth, opened once so that arming it allocates
