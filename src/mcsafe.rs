@@ -17,6 +17,27 @@ pub(crate) const BLOCK: usize = 32;
 /// `EX_TYPE_DEFAULT_MCE_SAFE` from `arch/x86/include/asm/extable_fixup_types.h`.
 const EX_TYPE_DEFAULT_MCE_SAFE: u32 = 14;
 
+/// The exception-table entries of the loads at local labels 21 to 28 of an `asm!` block: each
+/// resumes at label 31 after a machine check (or a fault) with type `{t}`, which the block
+/// binds to [`EX_TYPE_DEFAULT_MCE_SAFE`].
+macro_rules! mce_safe_loads {
+    () => {
+        concat!(
+            ".pushsection __ex_table, \"a\"\n",
+            ".balign 4\n",
+            ".long 21b - .\n.long 31b - .\n.long {t}\n",
+            ".long 22b - .\n.long 31b - .\n.long {t}\n",
+            ".long 23b - .\n.long 31b - .\n.long {t}\n",
+            ".long 24b - .\n.long 31b - .\n.long {t}\n",
+            ".long 25b - .\n.long 31b - .\n.long {t}\n",
+            ".long 26b - .\n.long 31b - .\n.long {t}\n",
+            ".long 27b - .\n.long 31b - .\n.long {t}\n",
+            ".long 28b - .\n.long 31b - .\n.long {t}\n",
+            ".popsection",
+        )
+    };
+}
+
 /// Compares `blocks` blocks of [`BLOCK`] bytes at `a` and `b` and returns the index of the first
 /// block that differs, or `blocks` when all are equal.  A machine check on any load returns
 /// `EIO`.
@@ -55,17 +76,7 @@ pub(crate) unsafe fn first_diff_block(a: *const u8, b: *const u8, blocks: usize)
             "jmp 20b",
             "29: xor {failed:e}, {failed:e}",
             "31:",
-            ".pushsection __ex_table, \"a\"",
-            ".balign 4",
-            ".long 21b - .", ".long 31b - .", ".long {t}",
-            ".long 22b - .", ".long 31b - .", ".long {t}",
-            ".long 23b - .", ".long 31b - .", ".long {t}",
-            ".long 24b - .", ".long 31b - .", ".long {t}",
-            ".long 25b - .", ".long 31b - .", ".long {t}",
-            ".long 26b - .", ".long 31b - .", ".long {t}",
-            ".long 27b - .", ".long 31b - .", ".long {t}",
-            ".long 28b - .", ".long 31b - .", ".long {t}",
-            ".popsection",
+            mce_safe_loads!(),
             a = inout(reg) a => _,
             b = inout(reg) b => _,
             left = inout(reg) left,
@@ -137,17 +148,7 @@ pub(crate) unsafe fn copy_lines_nt(dst: *mut u8, src: *const u8, lines: usize) -
             "jmp 20b",
             "29: xor {failed:e}, {failed:e}",
             "31: sfence",
-            ".pushsection __ex_table, \"a\"",
-            ".balign 4",
-            ".long 21b - .", ".long 31b - .", ".long {t}",
-            ".long 22b - .", ".long 31b - .", ".long {t}",
-            ".long 23b - .", ".long 31b - .", ".long {t}",
-            ".long 24b - .", ".long 31b - .", ".long {t}",
-            ".long 25b - .", ".long 31b - .", ".long {t}",
-            ".long 26b - .", ".long 31b - .", ".long {t}",
-            ".long 27b - .", ".long 31b - .", ".long {t}",
-            ".long 28b - .", ".long 31b - .", ".long {t}",
-            ".popsection",
+            mce_safe_loads!(),
             d = inout(reg) dst => _,
             s = inout(reg) src => _,
             left = inout(reg) left,
