@@ -66,7 +66,8 @@ bench-profile: deps kernel module
 # fstests under both engines on a tree the user built (never fetched or built here):
 #   make fstests FSTESTS_DIR=/path/to/xfstests [GROUPS="dax dedupe clone mmap"] [ENGINES=rust,c]
 #                [SECTIONS=dax] [TESTS="generic/001 ..."] [PER_BOOT=60] [TEST_TIMEOUT=900]
-#                [RESUME=1: keep the last run's results and run only what it did not reach]
+#                [RESUME=1: keep the last run's results and run only what it did not reach;
+#                 GROUPS may add groups to it; same patches, kernel config, module and tree]
 GROUPS   ?= dax dedupe clone mmap
 ENGINES  ?= rust,c
 SECTIONS ?= dax
