@@ -23,12 +23,7 @@ run_cases() {  # $1: output file
 			conv=notrunc status=none
 	fi
 	echo "bad blocks left after clearing: [$(cat /sys/block/$disk/badblocks)]" >> "$1"
-	if xfs_repair -n $dev > "$1.repair" 2>&1; then
-		echo "xfs_repair -n: clean" >> "$1"
-	else
-		echo "xfs_repair -n: PROBLEMS" >> "$1"
-		sed 's/^/  | /' "$1.repair" | head -20 >> "$1"
-	fi
+	repair_verdict $dev "$1"
 }
 
 grep -q '^daxcow ' /proc/modules || insmod "${DAXCOW_KO:?}"

@@ -64,11 +64,7 @@ run_case() {  # $1: output file
 	else
 		echo "remount: FAILED" >> "$out"
 	fi
-	if xfs_repair -n $dev > "$out.repair" 2>&1; then
-		echo "xfs_repair -n: clean" >> "$out"
-	else
-		echo "xfs_repair -n: PROBLEMS" >> "$out"
-	fi
+	repair_verdict $dev "$out"
 	dmesg -c > "$out.dmesg"
 }
 

@@ -10,7 +10,7 @@ run_cases() {  # $1: output file
 	mkfs_dax $dev $mnt
 	python3 "$here/enospc.py" $mnt > "$1" 2>&1
 	umount $mnt
-	if xfs_repair -n $dev > "$1.repair" 2>&1; then echo "xfs_repair -n: clean" >> "$1"; else echo "xfs_repair -n: PROBLEMS" >> "$1"; fi
+	repair_verdict $dev "$1"
 }
 
 grep -q '^daxcow ' /proc/modules || insmod "${DAXCOW_KO:?}"

@@ -27,7 +27,7 @@ run_cases() {  # $1: output file, $2: daxcow.ko or nothing
 	"$failnth" $dev $mnt ${2:-} > "$1" 2>&1
 	echo "failnth exit: $?" >> "$1"
 	umount $mnt || echo "umount: failed" >> "$1"
-	if xfs_repair -n $dev > "$1.repair" 2>&1; then echo "xfs_repair -n: clean" >> "$1"; else echo "xfs_repair -n: PROBLEMS" >> "$1"; fi
+	repair_verdict $dev "$1"
 }
 
 grep -q '^daxcow ' /proc/modules || insmod "${DAXCOW_KO:?}"

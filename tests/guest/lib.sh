@@ -43,6 +43,18 @@ mkfs_dax() {
 	mount -o dax=always "$1" "$2" || die "mount -o dax=always $1"
 }
 
+# repair_verdict DEV OUTPUT: xfs_repair -n of DEV (unmounted), its log in OUTPUT.repair and a
+# line "xfs_repair -n: clean" or "xfs_repair -n: PROBLEMS" (with the log's head) appended to
+# OUTPUT.
+repair_verdict() {
+	if xfs_repair -n "$1" > "$2.repair" 2>&1; then
+		echo "xfs_repair -n: clean" >> "$2"
+	else
+		echo "xfs_repair -n: PROBLEMS" >> "$2"
+		sed 's/^/  | /' "$2.repair" | head -20 >> "$2"
+	fi
+}
+
 # same_as_c NAME C_OUTPUT RUST_OUTPUT: PASS when the two runs printed the same lines, else FAIL
 # with the diff.  The failure-path tests run each case under both engines and end with this.
 same_as_c() {

@@ -24,11 +24,7 @@ run_cases() {  # $1: device, $2: output file
 	python3 "$here/memfail.py" $mnt early >> "$2" 2>&1
 	sysctl -q vm.memory_failure_early_kill=0
 	umount $mnt || echo "umount: failed" >> "$2"
-	if xfs_repair -n "$1" > "$2.repair" 2>&1; then
-		echo "xfs_repair -n: clean" >> "$2"
-	else
-		echo "xfs_repair -n: PROBLEMS" >> "$2"
-	fi
+	repair_verdict "$1" "$2"
 }
 
 grep -q '^daxcow ' /proc/modules || insmod "${DAXCOW_KO:?}"
