@@ -66,6 +66,7 @@ bench-profile: deps kernel module
 # fstests under both engines on a tree the user built (never fetched or built here):
 #   make fstests FSTESTS_DIR=/path/to/xfstests [GROUPS="dax dedupe clone mmap"] [ENGINES=rust,c]
 #                [SECTIONS=dax] [TESTS="generic/001 ..."] [PER_BOOT=60] [TEST_TIMEOUT=900]
+#                [JOBS=2: the engines' guests side by side; JOBS=1 one guest at a time]
 #                [RESUME=1: keep the last run's results and run only what it did not reach;
 #                 GROUPS may add groups to it; same patches, kernel config, module and tree]
 GROUPS   ?= dax dedupe clone mmap
@@ -73,12 +74,13 @@ ENGINES  ?= rust,c
 SECTIONS ?= dax
 PER_BOOT ?= 60
 TEST_TIMEOUT ?= 900
+JOBS     ?= 2
 fstests:
 	@python3 qemu/fstests check-tree "$(FSTESTS_DIR)"
 	@$(MAKE) --no-print-directory deps kernel module
 	@python3 qemu/fstests run "$(FSTESTS_DIR)" --groups "$(GROUPS)" --engines "$(ENGINES)" \
 		--sections "$(SECTIONS)" --tests "$(TESTS)" --per-boot $(PER_BOOT) \
-		--test-timeout $(TEST_TIMEOUT) $(if $(RESUME),--resume)
+		--test-timeout $(TEST_TIMEOUT) --jobs $(JOBS) $(if $(RESUME),--resume)
 
 # docs/fstests.md again from build/fstests/summary.json (after editing expected/).
 fstests-report:
