@@ -4,7 +4,7 @@
 #   2. host tests (cargo test over the module's pure logic)
 #   3. lint: rustfmt, clippy, checkpatch --strict, SAFETY comments
 #   4. pipeline self-tests (runner status, timeout and kernel-report detection; broken patch;
-#      missing package)
+#      missing package) and the fstests runner's self-tests (fake tree and guest)
 #   5. guest tests in one boot with daxcow loaded (tests/guest/run-all.sh)
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -62,6 +62,10 @@ else
 	# They test the runner, not the kernel; on a debug kernel each boot takes minutes.
 	echo "   (skipped for PROFILE=$PROFILE)"
 fi
+
+echo "== fstests runner self-tests"
+python3 tests/fstests-runner-selftest.py 2>&1 | tee build/check-fstests-runner.log
+tally build/check-fstests-runner.log
 
 echo "== building the in-guest fuzzer"
 if ! (cd tests/fuzz && cargo build --release --locked --quiet) > build/check-fuzz-build.log 2>&1; then

@@ -1,0 +1,350 @@
+#!/usr/bin/env python3
+"""Self-tests of the fstests runner (qemu/fstests) on the host, without a guest or fstests.
+
+A fake fstests tree (just the files the runner looks at) and a fake guest boot (qemu/fstests'
+run_boot replaced by a script of what each test does under each engine) drive the real
+run/resume/report code: a tree that is not built is refused, a test that kills or hangs the
+guest is blamed and the rest of its boot runs again, Ctrl-C keeps what finished and blames no
+test, --resume finishes the run and refuses a different build, a Rust-only failure or an
+unlisted failure fails the run, and a runner thread that raises stops the other engine too.
+Prints one PASS:/FAIL: line per case.
+"""
+
+import argparse
+import contextlib
+import importlib.machinery
+import importlib.util
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def load_runner():
+    loader = importlib.machinery.SourceFileLoader("fstests_runner",
+                                                  os.path.join(TOP, "qemu", "fstests"))
+    spec = importlib.util.spec_from_loader("fstests_runner", loader)
+    mod = importlib.util.module_from_spec(spec)
+    loader.exec_module(mod)
+    return mod
+
+
+def make_tree(root, built=True):
+    """The files of an fstests tree the runner reads: check, two built programs, group lists."""
+    os.makedirs(os.path.join(root, "ltp"))
+    os.makedirs(os.path.join(root, "src"))
+    os.makedirs(os.path.join(root, "tests", "generic"))
+    os.makedirs(os.path.join(root, "tests", "xfs"))
+    open(os.path.join(root, "check"), "w").close()
+    if built:
+        for f in ("ltp/fsx", "src/godown"):
+            open(os.path.join(root, f), "w").close()
+        with open(os.path.join(root, "tests", "generic", "group.list"), "w") as f:
+            f.write("# generic\n001 auto clone quick\n002 auto dax\n010 clone\n"
+                    "011 clone dedupe\n012 clone\n003 auto\n")
+        with open(os.path.join(root, "tests", "xfs", "group.list"), "w") as f:
+            f.write("100 auto clone\n101 dax\n")
+    return root
+
+
+class FakeGuest:
+    """Stands in for run_boot.  plan[engine][test] is what the test does in a boot of that
+    engine: pass (default), fail, notrun, die (the guest dies during it), hang (the watchdog
+    stops it), sigint (Ctrl-C arrives while it runs), raise (the runner itself fails).  An
+    action given as a list is used up one boot at a time (then the test passes)."""
+
+    def __init__(self, plan=None, boot_seconds=0.0):
+        self.plan = plan or {}
+        self.boot_seconds = boot_seconds
+        self.boots = []        # (engine, tests) per boot, in order
+        self.ran = {}          # (engine, test) -> times started
+
+    def action(self, engine, test):
+        a = self.plan.get(engine, {}).get(test, "pass")
+        if isinstance(a, list):
+            return a.pop(0) if a else "pass"
+        return a
+
+    def __call__(self, args, engine, section, tests, boot_no, tree_copy):
+        self.boots.append((engine, list(tests)))
+        time.sleep(self.boot_seconds)
+        got, running, status = {}, None, 0
+        for t in tests:
+            self.ran[(engine, t)] = self.ran.get((engine, t), 0) + 1
+            a = self.action(engine, t)
+            if a == "raise":
+                raise RuntimeError("planted runner failure at %s" % t)
+            if a in ("die", "hang", "sigint"):
+                running = t
+                status = {"die": 1, "hang": 124, "sigint": 130}[a]
+                if a == "sigint":
+                    # What a Ctrl-C to the process group does: the signal reaches the runner's
+                    # main thread while qemu/run, killed too, returns a nonzero status.
+                    os.kill(os.getpid(), signal.SIGINT)
+                break
+            rec = {"status": a, "time": 1.0}
+            if a == "notrun":
+                rec["reason"] = "planted: not run"
+            if a == "fail":
+                rec["reason"] = "planted: output mismatch"
+                rec["diff"] = ["--- planted", "+++ planted.bad"]
+            got[t] = rec
+        boot = {"label": "%s-%s-%03d" % (engine, section, boot_no), "engine": engine,
+                "section": section, "tests": len(tests), "finished": len(got),
+                "qemu_run_status": status, "seconds": 1, "console": None}
+        return got, running, boot
+
+
+class Case:
+    def __init__(self, runner, workdir):
+        self.r = runner
+        self.work = workdir
+        self.tree = make_tree(os.path.join(workdir, "tree"))
+        build = os.path.join(workdir, "build")
+        self.r.BUILD = build
+        self.r.SUMMARY = os.path.join(build, "summary.json")
+        self.r.DOC = os.path.join(workdir, "fstests.md")
+        self.r.EXPECTED = os.path.join(workdir, "expected")
+        self.r.mirror_tree = lambda tree, engine: tree
+        self.r.tree_version = lambda tree: "fake-1"
+        self.r.series_id = lambda: "series1"
+        self.build = "build1"
+        self.r.build_id = lambda: self.build
+        self.out = io.StringIO()
+
+    def expect(self, section, engine, lines):
+        d = os.path.join(self.r.EXPECTED, section)
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, engine), "w") as f:
+            f.write("".join(l + "\n" for l in lines))
+
+    def run(self, guest, resume=False, jobs=2, per_boot=3, groups="dax clone", tests=""):
+        self.r.run_boot = guest
+        args = argparse.Namespace(
+            fstests_dir=self.tree, groups=groups, tests=tests, engines="rust,c",
+            sections="dax", per_boot=per_boot, test_timeout=900, jobs=jobs,
+            boot_timeout=3600, pmem_mib=4096, mem_mib=3072, profile="default", resume=resume)
+        old = signal.getsignal(signal.SIGINT)
+        try:
+            with contextlib.redirect_stdout(self.out), contextlib.redirect_stderr(self.out):
+                return self.r.cmd_run(args)
+        except SystemExit as e:
+            return "exit %s" % e.code
+        finally:
+            signal.signal(signal.SIGINT, old)
+
+    def summary(self):
+        with open(self.r.SUMMARY) as f:
+            return json.load(f)
+
+    def report(self):
+        with open(self.r.DOC) as f:
+            return f.read()
+
+    def result(self, test, engine):
+        return self.summary()["results"].get(test, {}).get("dax", {}).get(engine)
+
+
+ALL = ["generic/002", "xfs/101", "generic/001", "generic/010", "generic/011", "generic/012",
+       "xfs/100"]   # the dax group, then what clone adds, numerically within each
+
+
+def case_refuses_trees(c):
+    r = c.r
+    bad = make_tree(os.path.join(c.work, "unbuilt"), built=False)
+    nocheck = os.path.join(c.work, "empty")
+    os.makedirs(nocheck)
+    for tree, want in (("", "FSTESTS_DIR is not set"),
+                       (os.path.join(c.work, "nowhere"), "does not exist"),
+                       (nocheck, "has no ./check"),
+                       (bad, "is not built (no ltp/fsx)")):
+        err = io.StringIO()
+        try:
+            with contextlib.redirect_stderr(err):
+                r.check_tree(tree)
+            return "accepted %r" % tree
+        except SystemExit as e:
+            if e.code != 2 or want not in err.getvalue():
+                return "tree %r: exit %s, message %r (wanted %r)" % (tree, e.code,
+                                                                    err.getvalue(), want)
+    # And through make, as a user meets it.
+    p = subprocess.run(["make", "-s", "-C", TOP, "fstests", "FSTESTS_DIR="],
+                       capture_output=True, text=True)
+    if p.returncode == 0 or "FSTESTS_DIR is not set" not in p.stderr:
+        return "make fstests without FSTESTS_DIR: status %d, %r" % (p.returncode, p.stderr)
+    return None
+
+
+def case_selects_groups_in_order(c):
+    got = c.r.select_tests(c.tree, ["dax", "clone"], [])
+    return None if got == ALL else "selected %r, wanted %r" % (got, ALL)
+
+
+def case_clean_run(c):
+    g = FakeGuest()
+    rc = c.run(g)
+    if rc != 0:
+        return "status %r" % rc
+    s = c.summary()
+    if "finished" not in s:
+        return "summary not marked finished"
+    for t in ALL:
+        for e in ("rust", "c"):
+            if (c.result(t, e) or {}).get("status") != "pass" or g.ran[(e, t)] != 1:
+                return "%s under %s: %r, ran %d times" % (t, e, c.result(t, e), g.ran.get((e, t), 0))
+    if "Differences between engines (0)" not in c.report():
+        return "report does not say there are no differences"
+    if max(len(ts) for _, ts in g.boots) > 3:
+        return "a boot ran more than --per-boot tests"
+    return None
+
+
+def case_rust_only_failure_fails_the_run(c):
+    c.expect("dax", "rust", ["generic/010 fail planted, listed"])
+    rc = c.run(FakeGuest({"rust": {"generic/010": "fail"}}))
+    if rc != 1:
+        return "status %r, wanted 1 (listed in expected/ but passes under C)" % rc
+    rep = c.report()
+    if "Differences between engines (1)" not in rep or "| generic/010 | fail | pass |" not in rep:
+        return "the difference is not in the report"
+    return None
+
+
+def case_failure_under_both(c):
+    plan = {"rust": {"generic/011": "fail"}, "c": {"generic/011": "fail"}}
+    rc = c.run(FakeGuest({e: dict(p) for e, p in plan.items()}))
+    if rc != 1:
+        return "unlisted failure under both: status %r, wanted 1" % rc
+    if "**NOT EXPECTED**" not in c.report():
+        return "the unlisted failure is not marked in the report"
+    c.expect("dax", "rust", ["generic/011 fail planted, listed"])
+    c.expect("dax", "c", ["generic/011 fail planted, listed"])
+    rc = c.run(FakeGuest({e: dict(p) for e, p in plan.items()}))
+    if rc != 0:
+        return "failure under both, listed in expected/: status %r, wanted 0" % rc
+    return None
+
+
+def case_dead_guest_blames_one_test(c):
+    g = FakeGuest({"rust": {"generic/001": "die"}, "c": {"generic/010": "hang"}}, )
+    rc = c.run(g, per_boot=7)
+    if rc != 1:
+        return "status %r, wanted 1 (unexpected failures)" % rc
+    died, hung = c.result("generic/001", "rust"), c.result("generic/010", "c")
+    if not died or died["status"] != "fail" or died["reason"] != "guest died during the test":
+        return "generic/001 under rust: %r" % died
+    if not hung or hung["status"] != "fail" or not hung["reason"].startswith("hung:"):
+        return "generic/010 under c: %r" % hung
+    for t in ALL:   # every other test ran once, in a new boot after the death
+        for e in ("rust", "c"):
+            if g.ran[(e, t)] != 1:
+                return "%s under %s ran %d times" % (t, e, g.ran[(e, t)])
+            if (e, t) not in (("rust", "generic/001"), ("c", "generic/010")) \
+                    and c.result(t, e)["status"] != "pass":
+                return "%s under %s: %r" % (t, e, c.result(t, e))
+    lost = [b.get("lost") for b in c.summary()["boots"] if b.get("lost")]
+    if sorted(lost) != ["generic/001", "generic/010"]:
+        return "boots marked lost: %r" % lost
+    return None
+
+
+def case_interrupt_then_resume(c):
+    g = FakeGuest({"rust": {"generic/010": ["sigint"]}}, boot_seconds=0.05)
+    rc = c.run(g, jobs=1, per_boot=2)
+    if rc != 130:
+        return "interrupted run: status %r, wanted 130" % rc
+    s = c.summary()
+    if "finished" in s:
+        return "an interrupted run is marked finished"
+    if c.result("generic/010", "rust") is not None:
+        return "the test cut off by Ctrl-C was blamed: %r" % c.result("generic/010", "rust")
+    if not any(b.get("interrupted") for b in s["boots"]):
+        return "no boot marked interrupted"
+    done = {(e, t) for t, per in s["results"].items() for e in per.get("dax", {})}
+    if ("rust", "generic/001") not in done:
+        return "a test finished before the Ctrl-C was not kept"
+    if len(done) == 2 * len(ALL):
+        return "the run went on after Ctrl-C"
+    one_engine = {t for e, t in done} - {t for t in ALL if {("rust", t), ("c", t)} <= done}
+    if not one_engine:
+        return "the plan left no test reached by one engine only"
+    if "Differences between engines (0)" not in c.report():
+        return "a test only one engine reached counts as a difference"
+    # A resumed run on another build is refused; on the same build it runs only what is left.
+    c.build = "build2"
+    rc = c.run(FakeGuest(), resume=True)
+    if rc != "exit 2" or "the last run differs in build" not in c.out.getvalue():
+        return "resume on another build: %r" % rc
+    c.build = "build1"
+    g2 = FakeGuest()
+    rc = c.run(g2, resume=True)
+    if rc != 0:
+        return "resumed run: status %r" % rc
+    again = {k for k in g2.ran} & done
+    if again:
+        return "the resumed run repeated finished tests: %r" % sorted(again)
+    if g2.ran.get(("rust", "generic/010")) != 1:
+        return "the test cut off did not run again"
+    s = c.summary()
+    if "finished" not in s or any(c.result(t, e) is None for t in ALL for e in ("rust", "c")):
+        return "the resumed run is incomplete"
+    return None
+
+
+def case_runner_error_stops_both_engines(c):
+    g = FakeGuest({"rust": {"generic/002": "raise"}}, boot_seconds=0.3)
+    rc = c.run(g, per_boot=1)
+    if rc != "exit 2" or "a runner thread failed" not in c.out.getvalue():
+        return "status %r, output %r" % (rc, c.out.getvalue()[-300:])
+    c_boots = sum(1 for e, _ in g.boots if e == "c")
+    if c_boots > 2:
+        return "the other engine went on for %d boots after the error" % c_boots
+    return None
+
+
+CASES = [
+    ("refuses a missing or unbuilt tree, also through make", case_refuses_trees),
+    ("selects the groups' tests in group order", case_selects_groups_in_order),
+    ("a clean run: every test once per engine, per-boot respected", case_clean_run),
+    ("a Rust-only failure fails the run and is reported", case_rust_only_failure_fails_the_run),
+    ("a failure under both engines needs an expected/ entry", case_failure_under_both),
+    ("a dead or hung guest blames one test, the rest run again", case_dead_guest_blames_one_test),
+    ("Ctrl-C keeps finished tests, blames none; --resume finishes",
+     case_interrupt_then_resume),
+    ("a failing runner thread stops the other engine", case_runner_error_stops_both_engines),
+]
+
+
+def main():
+    failed = 0
+    for name, fn in CASES:
+        work = tempfile.mkdtemp(prefix="daxcow-fstests-selftest.")
+        c = None
+        try:
+            c = Case(load_runner(), work)
+            why = fn(c)
+        except Exception:
+            why = "raised:\n" + traceback.format_exc()
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        if why is None:
+            print("PASS: fstests runner: " + name)
+        else:
+            failed += 1
+            print("FAIL: fstests runner: %s: %s" % (name, why))
+            if c is not None:
+                print("".join("  | " + l + "\n" for l in c.out.getvalue().splitlines()[-15:]),
+                      end="")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
