@@ -69,6 +69,8 @@ bench-profile: deps kernel module
 #                [JOBS=2: the engines' guests side by side; JOBS=1 one guest at a time]
 #                [RESUME=1: keep the last run's results and run only what it did not reach;
 #                 GROUPS may add groups to it; same patches, kernel config, module and tree]
+#                [RERUN="generic/168 ...": with RESUME=1, run these again, e.g. with a longer
+#                 TEST_TIMEOUT, replacing their results]
 GROUPS   ?= dax dedupe clone mmap
 ENGINES  ?= rust,c
 SECTIONS ?= dax
@@ -80,7 +82,8 @@ fstests:
 	@$(MAKE) --no-print-directory deps kernel module
 	@python3 qemu/fstests run "$(FSTESTS_DIR)" --groups "$(GROUPS)" --engines "$(ENGINES)" \
 		--sections "$(SECTIONS)" --tests "$(TESTS)" --per-boot $(PER_BOOT) \
-		--test-timeout $(TEST_TIMEOUT) --jobs $(JOBS) $(if $(RESUME),--resume)
+		--test-timeout $(TEST_TIMEOUT) --jobs $(JOBS) $(if $(RESUME),--resume) \
+		$(if $(RERUN),--rerun "$(RERUN)")
 
 # docs/fstests.md again from build/fstests/summary.json (after editing expected/).
 fstests-report:

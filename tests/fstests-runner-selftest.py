@@ -5,8 +5,9 @@ A fake fstests tree (just the files the runner looks at) and a fake guest boot (
 run_boot replaced by a script of what each test does under each engine) drive the real
 run/resume/report code: a tree that is not built is refused, a test that kills or hangs the
 guest is blamed and the rest of its boot runs again, Ctrl-C keeps what finished and blames no
-test, --resume finishes the run and refuses a different build, a Rust-only failure or an
-unlisted failure fails the run, and a runner thread that raises stops the other engine too.
+test, --resume finishes the run and refuses a different build, --rerun replaces the results
+of the tests it names, a Rust-only failure or an unlisted failure fails the run, and a runner
+thread that raises stops the other engine too.
 Prints one PASS:/FAIL: line per case.
 """
 
@@ -126,12 +127,14 @@ class Case:
         with open(os.path.join(d, engine), "w") as f:
             f.write("".join(l + "\n" for l in lines))
 
-    def run(self, guest, resume=False, jobs=2, per_boot=3, groups="dax clone", tests=""):
+    def run(self, guest, resume=False, jobs=2, per_boot=3, groups="dax clone", tests="",
+            rerun="", test_timeout=900):
         self.r.run_boot = guest
         args = argparse.Namespace(
             fstests_dir=self.tree, groups=groups, tests=tests, engines="rust,c",
-            sections="dax", per_boot=per_boot, test_timeout=900, jobs=jobs,
-            boot_timeout=3600, pmem_mib=4096, mem_mib=3072, profile="default", resume=resume)
+            sections="dax", per_boot=per_boot, test_timeout=test_timeout, jobs=jobs,
+            boot_timeout=3600, pmem_mib=4096, mem_mib=3072, profile="default", resume=resume,
+            rerun=rerun)
         old = signal.getsignal(signal.SIGINT)
         try:
             with contextlib.redirect_stdout(self.out), contextlib.redirect_stderr(self.out):
@@ -310,6 +313,29 @@ def case_runner_error_stops_both_engines(c):
     return None
 
 
+def case_rerun_replaces_results(c):
+    c.expect("dax", "rust", ["generic/011 fail planted: outruns the watchdog"])
+    c.expect("dax", "c", ["generic/011 fail planted: outruns the watchdog"])
+    rc = c.run(FakeGuest({"rust": {"generic/011": "hang"}, "c": {"generic/011": "hang"}}))
+    if rc != 0 or c.result("generic/011", "rust")["status"] != "fail":
+        return "first run: status %r, generic/011 %r" % (rc, c.result("generic/011", "rust"))
+    rc = c.run(FakeGuest(), rerun="generic/011")
+    if rc != "exit 2" or "--rerun needs --resume" not in c.out.getvalue():
+        return "--rerun without --resume: %r" % rc
+    rc = c.run(FakeGuest(), resume=True, rerun="generic/999")
+    if rc != "exit 2" or "generic/999 not among the selected tests" not in c.out.getvalue():
+        return "--rerun of a test not selected: %r" % rc
+    g = FakeGuest()
+    rc = c.run(g, resume=True, rerun="generic/011", test_timeout=3600)
+    if rc != 0 or sorted(g.ran) != [("c", "generic/011"), ("rust", "generic/011")]:
+        return "rerun: status %r, ran %r" % (rc, sorted(g.ran))
+    if any(c.result("generic/011", e)["status"] != "pass" for e in ("rust", "c")):
+        return "the rerun's results did not replace the first ones"
+    if "with a 3600 s watchdog" not in c.report() or "finished" not in c.summary():
+        return "the report does not say what was rerun, or the run is not finished"
+    return None
+
+
 CASES = [
     ("refuses a missing or unbuilt tree, also through make", case_refuses_trees),
     ("selects the groups' tests in group order", case_selects_groups_in_order),
@@ -320,6 +346,7 @@ CASES = [
     ("Ctrl-C keeps finished tests, blames none; --resume finishes",
      case_interrupt_then_resume),
     ("a failing runner thread stops the other engine", case_runner_error_stops_both_engines),
+    ("--rerun runs named tests again and replaces their results", case_rerun_replaces_results),
 ]
 
 
