@@ -303,7 +303,7 @@ def case_interrupt_then_resume(c):
 
 
 def case_runner_error_stops_both_engines(c):
-    g = FakeGuest({"rust": {"generic/002": "raise"}}, boot_seconds=0.3)
+    g = FakeGuest({"rust": {"generic/002": "raise"}}, boot_seconds=0.5)
     rc = c.run(g, per_boot=1)
     if rc != "exit 2" or "a runner thread failed" not in c.out.getvalue():
         return "status %r, output %r" % (rc, c.out.getvalue()[-300:])
