@@ -30,6 +30,7 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def load_runner():
+    sys.dont_write_bytecode = True    # no __pycache__ beside qemu/fstests
     loader = importlib.machinery.SourceFileLoader("fstests_runner",
                                                   os.path.join(TOP, "qemu", "fstests"))
     spec = importlib.util.spec_from_loader("fstests_runner", loader)
