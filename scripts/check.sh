@@ -65,7 +65,12 @@ fi
 
 echo "== fstests runner self-tests"
 python3 tests/fstests-runner-selftest.py 2>&1 | tee build/check-fstests-runner.log
+rc=${PIPESTATUS[0]}
 tally build/check-fstests-runner.log
+if [ "$rc" != 0 ] && ! grep -q '^FAIL: ' build/check-fstests-runner.log; then
+	echo "FAIL: fstests runner self-tests ended with status $rc"
+	failed=$((failed + 1))
+fi
 
 echo "== building the in-guest fuzzer"
 if ! (cd tests/fuzz && cargo build --release --locked --quiet) > build/check-fuzz-build.log 2>&1; then
