@@ -224,21 +224,21 @@ def case_rust_only_failure_fails_the_run(c):
 
 def case_failure_under_both(c):
     plan = {"rust": {"generic/011": "fail"}, "c": {"generic/011": "fail"}}
-    rc = c.run(FakeGuest({e: dict(p) for e, p in plan.items()}))
+    rc = c.run(FakeGuest(plan))
     if rc != 1:
         return "unlisted failure under both: status %r, wanted 1" % rc
     if "**NOT EXPECTED**" not in c.report():
         return "the unlisted failure is not marked in the report"
     c.expect("dax", "rust", ["generic/011 fail planted, listed"])
     c.expect("dax", "c", ["generic/011 fail planted, listed"])
-    rc = c.run(FakeGuest({e: dict(p) for e, p in plan.items()}))
+    rc = c.run(FakeGuest(plan))
     if rc != 0:
         return "failure under both, listed in expected/: status %r, wanted 0" % rc
     return None
 
 
 def case_dead_guest_blames_one_test(c):
-    g = FakeGuest({"rust": {"generic/001": "die"}, "c": {"generic/010": "hang"}}, )
+    g = FakeGuest({"rust": {"generic/001": "die"}, "c": {"generic/010": "hang"}})
     rc = c.run(g, per_boot=7)
     if rc != 1:
         return "status %r, wanted 1 (unexpected failures)" % rc
