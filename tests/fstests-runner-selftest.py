@@ -5,7 +5,8 @@ A fake fstests tree (just the files the runner looks at) and a fake guest boot (
 run_boot replaced by a script of what each test does under each engine) drive the real
 run/resume/report code: a tree that is not built is refused, a test that kills or hangs the
 guest is blamed and the rest of its boot runs again, Ctrl-C keeps what finished and blames no
-test, --resume finishes the run and refuses a different build, --rerun replaces the results
+test, --resume finishes the run (also from the committed record on a fresh clone) and refuses
+a different build, --rerun replaces the results
 of the tests it names, a Rust-only failure or an unlisted failure fails the run, and a runner
 thread that raises stops the other engine too.
 Prints one PASS:/FAIL: line per case.
@@ -303,6 +304,37 @@ def case_interrupt_then_resume(c):
     return None
 
 
+def case_resume_on_a_fresh_clone(c):
+    """build/ is gone (a fresh clone, or a new machine): --resume goes on from the committed
+    record beside the report, and repeats nothing it holds."""
+    g = FakeGuest({"c": {"generic/011": ["sigint"]}}, boot_seconds=0.05)
+    rc = c.run(g, jobs=1, per_boot=2)
+    if rc != 130:
+        return "interrupted run: status %r, wanted 130" % rc
+    record = os.path.splitext(c.r.DOC)[0] + ".json"
+    with open(record) as f:
+        kept = json.load(f)
+    if kept != c.summary():
+        return "the record beside the report is not the run's summary"
+    done = {(e, t) for t, per in kept["results"].items() for e in per.get("dax", {})}
+    shutil.rmtree(c.r.BUILD)
+    g2 = FakeGuest()
+    rc = c.run(g2, resume=True)
+    if rc != 0:
+        return "resumed run: status %r" % rc
+    if "using the committed record" not in c.out.getvalue():
+        return "the runner did not say it resumed from the record"
+    again = sorted(set(g2.ran) & done)
+    if again:
+        return "the resumed run repeated finished tests: %r" % again
+    if any(c.result(t, e) is None for t in ALL for e in ("rust", "c")):
+        return "the resumed run is incomplete"
+    with open(record) as f:
+        if json.load(f) != c.summary():
+            return "the record was not brought up to date"
+    return None
+
+
 def case_runner_error_stops_both_engines(c):
     g = FakeGuest({"rust": {"generic/002": "raise"}}, boot_seconds=0.5)
     rc = c.run(g, per_boot=1)
@@ -346,6 +378,8 @@ CASES = [
     ("a dead or hung guest blames one test, the rest run again", case_dead_guest_blames_one_test),
     ("Ctrl-C keeps finished tests, blames none; --resume finishes",
      case_interrupt_then_resume),
+    ("--resume on a fresh clone goes on from the committed record",
+     case_resume_on_a_fresh_clone),
     ("a failing runner thread stops the other engine", case_runner_error_stops_both_engines),
     ("--rerun runs named tests again and replaces their results", case_rerun_replaces_results),
 ]
