@@ -85,7 +85,7 @@ fstests:
 		--test-timeout $(TEST_TIMEOUT) --jobs $(JOBS) $(if $(RESUME),--resume) \
 		$(if $(RERUN),--rerun "$(RERUN)")
 
-# docs/fstests.md again from build/fstests/summary.json (after editing expected/).
+# docs/fstests.md again from docs/fstests.json (after editing expected/).
 fstests-report:
 	@python3 qemu/fstests report
 
