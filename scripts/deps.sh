@@ -71,7 +71,7 @@ apt_install() {
 	apt_update_once
 	for spec in "${missing[@]}"; do
 		name=${spec%%/*}
-		apt-cache show "$spec" >/dev/null 2>&1 || apt-cache policy "$name" | grep -q Candidate: ||
+		apt-cache show "$spec" >/dev/null 2>&1 || apt-cache policy "$name" | grep Candidate: >/dev/null ||
 			die "package $spec cannot be had from the configured registries"
 	done
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" \
@@ -92,7 +92,10 @@ installed_src_v() { dpkg-query -W -f='${Status} ${Version}' rust-src 2>/dev/null
 	awk '/install ok installed/ { print $4 }' | sed -E 's/^[0-9]+://; s/[+~-].*//'; }
 if [ "$(installed_src_v)" != "$rustc_v" ]; then
 	apt_update_once
-	want=$(apt-cache madison rust-src | awk -v v="$rustc_v" '$3 ~ "^(0:)?"v"[+~-]" { print $3; exit }')
+	# awk reads all of apt-cache's output (no early exit): under pipefail an early exit can
+	# kill apt-cache with SIGPIPE and fail the script with status 141.
+	want=$(apt-cache madison rust-src |
+		awk -v v="$rustc_v" '$3 ~ "^(0:)?"v"[+~-]" && want == "" { want = $3 } END { print want }')
 	[ -n "$want" ] || die "no Debian rust-src $rustc_v (rustc is $rustc_v; available: $(apt-cache madison rust-src | awk '{ printf "%s ", $3 }'))"
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends --allow-downgrades \
 		"rust-src=$want" || die "apt-get install rust-src=$want failed"
