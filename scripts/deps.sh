@@ -3,6 +3,8 @@
 # guest, from the package registries only.  Idempotent: a second run checks and returns in
 # seconds.  Must run as root on Debian 12 (bookworm) x86-64.
 set -euo pipefail
+# Under pipefail a reader that stops early (grep -q, awk's exit) can kill the writer with SIGPIPE
+# and fail the pipeline with status 141: readers of multi-line output here read all of it.
 
 BINDGEN_VERSION=${BINDGEN_VERSION:-0.73.2}
 SRCLIST=/etc/apt/sources.list.d/debian.sources
@@ -93,8 +95,6 @@ installed_src_v() { dpkg-query -W -f='${Status} ${Version}' rust-src 2>/dev/null
 	awk '/install ok installed/ { print $4 }' | sed -E 's/^[0-9]+://; s/[+~-].*//'; }
 if [ "$(installed_src_v)" != "$rustc_v" ]; then
 	apt_update_once
-	# awk reads all of apt-cache's output (no early exit): under pipefail an early exit can
-	# kill apt-cache with SIGPIPE and fail the script with status 141.
 	want=$(apt-cache madison rust-src |
 		awk -v v="$rustc_v" '$3 ~ "^(0:)?"v"[+~-]" && want == "" { want = $3 } END { print want }')
 	[ -n "$want" ] || die "no Debian rust-src $rustc_v (rustc is $rustc_v; available: $(apt-cache madison rust-src | awk '{ printf "%s ", $3 }'))"
