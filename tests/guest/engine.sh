@@ -139,7 +139,11 @@ check "dedupe identical: data kept" same $mnt/d2 $M.d
 check "dedupe identical: compares counted" moved compares "$b"
 check "dedupe identical: 1 MiB compared" moved bytes_compared "$bb" $((1 << 20))
 
-cp $M.d $mnt/d3; xfs_io -c "pwrite -q -S 0x45 $(( (1 << 20) - 1 )) 1" $mnt/d3; sync
+# The byte written must differ from the random byte it replaces (a fixed value matches it
+# once in 256 runs, and then the files are the same and rightly deduped).
+# other_byte FILE OFFSET: a byte value that is not the one at OFFSET in FILE.
+other_byte() { printf '0x%02x' $(( ($(od -An -tu1 -j "$2" -N1 "$1") + 1) % 256 )); }
+cp $M.d $mnt/d3; xfs_io -c "pwrite -q -S $(other_byte $M.d $(( (1 << 20) - 1 ))) $(( (1 << 20) - 1 )) 1" $mnt/d3; sync
 b=$(stat mismatches)
 out=$(xfs_io -c "dedupe $mnt/d1 0 0 1m" $mnt/d3 2>&1)
 check "dedupe differing in the last byte: reported different" grep -qi "did not match" <<<"$out"
@@ -159,7 +163,7 @@ check "dedupe hole against zeroes: different" grep -qi "did not match" <<<"$out"
 
 # Several destinations in one call: two identical, one different.
 cp $M.d $mnt/m1; cp $M.d $mnt/m2; cp $M.d $mnt/m3
-xfs_io -c "pwrite -q -S 0x46 4096 1" $mnt/m3; sync
+xfs_io -c "pwrite -q -S $(other_byte $M.d 4096) 4096 1" $mnt/m3; sync
 b=$(stat compares)
 out=$(python3 "$here/dedupe.py" $mnt/d1 0 65536 $mnt/m1:0 $mnt/m2:0 $mnt/m3:0)
 info "multi-destination dedupe: $(echo $out)"
