@@ -5,7 +5,10 @@
 //! kernel crate's generated `bindings`, to which the shim series adds `linux/dax.h`,
 //! `linux/dax_cow.h` and `linux/iomap.h`.
 
-use core::ffi::{c_int, c_uint};
+use kernel::ffi::{
+    c_int,
+    c_uint, //
+};
 
 extern "C" {
     /// Allocates the per-CPU counters and creates `/sys/kernel/debug/daxcow/stats`;

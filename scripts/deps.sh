@@ -16,7 +16,7 @@ die() { echo "deps: $*" >&2; exit 1; }
 
 # Packages from bookworm itself.
 BOOKWORM_PKGS=(build-essential bc bison flex libelf-dev libssl-dev cpio kmod rsync python3
-	libclang-19-dev clang-19 lld-19 llvm-19 xfsprogs fio duperemove ndctl udev busybox-static
+	libclang-19-dev clang-19 lld-19 llvm-19 xfsprogs fio duperemove ndctl udev busybox-static dmsetup
 	attr acl psmisc qemu-system-x86
 	# What fstests runs inside the guest (the guest's root is this machine's): gawk for
 	# `awk -e` (mawk refuses it: generic/352 and 353 fail), quota for the quota tests, indent

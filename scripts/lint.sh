@@ -40,3 +40,13 @@ awk '
 	' src/*.rs bindings/*.rs tests/bench/src/*.rs tests/fuzz/src/*.rs >"$out"
 [ -s "$out" ] && st=1 || st=0
 result "every unsafe block has a SAFETY comment" $st
+
+# The FFI edge is confined to the abstraction files and the trampolines (docs/design.md, "The
+# contract with fs/dax.c"): the kernel's bindings only in dax.rs, iomap.rs and dax_cow.rs, the
+# module's own C helpers only in stats.rs.
+{
+	grep -n 'bindings::' src/*.rs | grep -v -e '^src/dax\.rs:' -e '^src/iomap\.rs:' -e '^src/dax_cow\.rs:'
+	grep -n 'helpers::' src/*.rs | grep -v '^src/stats\.rs:'
+} >"$out"
+[ -s "$out" ] && st=1 || st=0
+result "bindings and C helpers only in the abstraction files" $st

@@ -105,6 +105,17 @@ impl CopyAroundPlan {
         whole.into_iter().chain(head).chain(tail)
     }
 
+    /// The ranges of [`fill_ranges`](Self::fill_ranges) clipped to the first `mapped` bytes of
+    /// the span, in order: the part of the fill that lies where the destination is mapped.  The
+    /// write path maps the span piece by piece and asks again for each piece, with the position
+    /// advanced to the piece's start, so each byte of the span is filled by exactly one call.
+    pub fn fill_ranges_within(&self, mapped: u64) -> impl Iterator<Item = Range<u64>> + '_ {
+        self.fill_ranges().filter_map(move |r| {
+            let end = r.end.min(mapped);
+            (r.start < end).then_some(r.start..end)
+        })
+    }
+
     /// Bytes the plan fills from the source (copied or zeroed).
     pub fn fill_bytes(&self) -> u64 {
         self.fill_ranges().map(|r| r.end - r.start).sum()

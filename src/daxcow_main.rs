@@ -17,13 +17,21 @@ mod helpers;
 mod compare;
 #[allow(unreachable_pub)]
 mod cow_plan;
-mod engine;
 #[allow(unreachable_pub)]
 mod extent;
 #[allow(unreachable_pub)]
 mod lockstep;
+
+// The abstractions over the C the engine uses: the only modules that call `bindings` or the
+// module's C helpers (with the `extern "C"` trampolines in `dax_cow`).
+mod dax;
+mod dax_cow;
+mod iomap;
 mod mcsafe;
 mod stats;
+
+// The policy, in safe code over the abstractions.
+mod engine;
 
 module! {
     type: Daxcow,
@@ -42,14 +50,14 @@ const BUILT_FOR: &str = include_str!(concat!(env!("OBJTREE"), "/include/config/k
 /// The module's state while it is loaded.  Fields drop in order: the engine is unregistered
 /// (and every caller has left it) before the counters it writes are freed.
 struct Daxcow {
-    _engine: engine::Registration,
+    _engine: dax_cow::Registration,
     _stats: stats::Registration,
 }
 
 impl kernel::Module for Daxcow {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         let stats = stats::Registration::new()?;
-        let engine = engine::Registration::new()?;
+        let engine = dax_cow::Registration::new()?;
         pr_info!(
             "daxcow {} loaded (built for Linux {})\n",
             VERSION,

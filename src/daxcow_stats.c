@@ -46,6 +46,8 @@ DEFINE_SHOW_ATTRIBUTE(daxcow_stats);
 
 int daxcow_stats_create(const char *const *names, unsigned int nr)
 {
+	if (daxcow_counters)
+		return -EBUSY;
 	daxcow_counters = __alloc_percpu(sizeof(u64) * nr, sizeof(u64));
 	if (!daxcow_counters)
 		return -ENOMEM;

@@ -14,27 +14,12 @@ use kernel::error::{code::EIO, Result};
 /// The block size [`first_diff_block`] compares at a step.
 pub(crate) const BLOCK: usize = 32;
 
-/// `EX_TYPE_DEFAULT_MCE_SAFE` from `arch/x86/include/asm/extable_fixup_types.h`.
-const EX_TYPE_DEFAULT_MCE_SAFE: u32 = 14;
-
 /// The exception-table entries of the loads at local labels 21 to 28 of an `asm!` block: each
-/// resumes at label 31 after a machine check (or a fault) with type `{t}`, which the block
-/// binds to [`EX_TYPE_DEFAULT_MCE_SAFE`].
+/// resumes at label 31 after a machine check (or a fault) with type `EX_TYPE_DEFAULT_MCE_SAFE`.
+/// Generated from the kernel's own `_ASM_EXTABLE_TYPE()` by Kbuild (`src/mcsafe_extable.rs.S`).
 macro_rules! mce_safe_loads {
     () => {
-        concat!(
-            ".pushsection __ex_table, \"a\"\n",
-            ".balign 4\n",
-            ".long 21b - .\n.long 31b - .\n.long {t}\n",
-            ".long 22b - .\n.long 31b - .\n.long {t}\n",
-            ".long 23b - .\n.long 31b - .\n.long {t}\n",
-            ".long 24b - .\n.long 31b - .\n.long {t}\n",
-            ".long 25b - .\n.long 31b - .\n.long {t}\n",
-            ".long 26b - .\n.long 31b - .\n.long {t}\n",
-            ".long 27b - .\n.long 31b - .\n.long {t}\n",
-            ".long 28b - .\n.long 31b - .\n.long {t}\n",
-            ".popsection",
-        )
+        include!(concat!(env!("DAXCOW_OBJ"), "/src/mcsafe_extable.rs"))
     };
 }
 
@@ -83,7 +68,6 @@ pub(crate) unsafe fn first_diff_block(a: *const u8, b: *const u8, blocks: usize)
             failed = out(reg) failed,
             x = out(reg) _,
             y = out(reg) _,
-            t = const EX_TYPE_DEFAULT_MCE_SAFE,
             options(nostack, readonly),
         );
     }
@@ -157,7 +141,6 @@ pub(crate) unsafe fn copy_lines_nt(dst: *mut u8, src: *const u8, lines: usize) -
             x = out(reg) _,
             y = out(reg) _,
             z = out(reg) _,
-            t = const EX_TYPE_DEFAULT_MCE_SAFE,
             options(nostack),
         );
     }

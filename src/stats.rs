@@ -3,8 +3,10 @@
 //! The engine's counters, readable in `/sys/kernel/debug/daxcow/stats` as `name value` lines,
 //! so that a test can prove which engine did the work.  Per-CPU (see `src/daxcow_stats.c`).
 
-use core::ffi::c_uint;
-use kernel::prelude::*;
+use kernel::{
+    ffi::c_uint,
+    prelude::*, //
+};
 
 use crate::helpers;
 
@@ -65,14 +67,22 @@ static NAMES: Names = Names([
 /// Adds `n` to `stat` on this CPU: no lock, no shared cache line.
 #[inline]
 pub(crate) fn add(stat: Stat, n: u64) {
-    // The counters are created in `Registration::new` before the engine is registered and
-    // destroyed after it is unregistered; the index is below NR_STATS by construction.
-    // SAFETY: the counters exist while anything can call this, and the index is in range.
+    // daxcow_stat_add() ignores an index at or past the number of live counters (zero when
+    // none exist); the module creates the counters before the engine is registered and destroys
+    // them after it is unregistered, so no engine call counts into freed memory.
+    // SAFETY: the helper has no precondition beyond the module's ordering above.
     unsafe { helpers::daxcow_stat_add(stat as c_uint, n) }
 }
 
 /// Owns the counters and their debugfs file.
-pub(crate) struct Registration;
+///
+/// # Invariants
+///
+/// The counters exist from [`Registration::new`] until the value is dropped; only `new` makes
+/// one, and the C side refuses a second while one exists.
+pub(crate) struct Registration {
+    _private: (),
+}
 
 impl Registration {
     /// Allocates the counters and creates the debugfs file.
@@ -80,14 +90,15 @@ impl Registration {
         // SAFETY: NAMES is 'static and holds NR_STATS valid C strings.
         let ret = unsafe { helpers::daxcow_stats_create(NAMES.0.as_ptr(), NR_STATS as c_uint) };
         kernel::error::to_result(ret)?;
-        Ok(Registration)
+        // INVARIANT: the counters were just created.
+        Ok(Registration { _private: () })
     }
 }
 
 impl Drop for Registration {
     fn drop(&mut self) {
         // The module unregisters the engine, the only counter, before dropping this.
-        // SAFETY: created in `new`, and nothing counts any more.
+        // SAFETY: created in `new` (type invariant), and nothing counts any more.
         unsafe { helpers::daxcow_stats_destroy() }
     }
 }

@@ -1,0 +1,322 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Direct access to pmem: the read lock that keeps a dax device's mappings valid, and spans of
+//! pmem mapped under it, with every store and load the engine makes.
+//!
+//! C header: [`include/linux/dax.h`](srctree/include/linux/dax.h)
+//!
+//! A [`PmemSpan`] is the only way the engine reaches pmem.  It is made either by mapping part of
+//! an extent under a [`DaxReadGuard`] ([`PmemSpan::map`], whose length is what the driver said
+//! it mapped) or, in the request validation of `fs/dax.c`'s copy around, from the address and
+//! length `fs/dax.c` mapped itself ([`PmemSpan::from_raw`]).  Its operations check every offset
+//! and length against the span, so no safe caller can make the engine touch a byte it was not
+//! given.
+//!
+//! Pmem is reached through raw pointers only, never through Rust references: other CPUs (user
+//! mappings, other file operations) may access the same memory, as with I/O memory.
+
+use core::{
+    marker::PhantomData,
+    ptr::{self, NonNull},
+};
+
+use kernel::{
+    bindings,
+    error::code::{EINVAL, EIO},
+    ffi::{c_int, c_uint, c_void},
+    prelude::*,
+    types::NotThreadSafe, //
+};
+
+use crate::{
+    iomap::Iomap,
+    mcsafe::{self, BLOCK, LINE}, //
+};
+
+/// A held `dax_read_lock()`: while it lives, no dax device that was live when it was taken is
+/// killed, so the kernel mappings of its pmem stay valid.
+///
+/// # Invariants
+///
+/// `id` was returned by `dax_read_lock()` in this task and is passed to `dax_read_unlock()`
+/// exactly once, when the guard is dropped (the guard is not [`Send`], so in the same task).
+pub(crate) struct DaxReadGuard {
+    id: c_int,
+    _not_send: NotThreadSafe,
+}
+
+impl DaxReadGuard {
+    /// Takes `dax_read_lock()`.
+    pub(crate) fn new() -> Self {
+        // SAFETY: dax_read_lock() has no precondition.
+        let id = unsafe { bindings::dax_read_lock() };
+        // INVARIANT: `id` was just returned by dax_read_lock(); `drop` releases it once.
+        DaxReadGuard {
+            id,
+            _not_send: NotThreadSafe,
+        }
+    }
+}
+
+impl Drop for DaxReadGuard {
+    fn drop(&mut self) {
+        // SAFETY: by the type invariant `id` came from dax_read_lock() in this task and has not
+        // been released.
+        unsafe { bindings::dax_read_unlock(self.id) }
+    }
+}
+
+/// `len` bytes of pmem mapped into the kernel at `addr`, valid for the lifetime `'g`.
+///
+/// # Invariants
+///
+/// - `[addr, addr + len)` is kernel-mapped pmem of the dax device `dax_dev`, as its driver
+///   mapped it, readable and writable through raw pointers for `'g`;
+/// - `0 < len <= isize::MAX`, and `addr + len` does not wrap;
+/// - no Rust reference to those bytes exists.
+pub(crate) struct PmemSpan<'g> {
+    addr: NonNull<u8>,
+    len: usize,
+    dax_dev: NonNull<bindings::dax_device>,
+    _mapped: PhantomData<&'g DaxReadGuard>,
+}
+
+impl<'g> PmemSpan<'g> {
+    /// Maps up to `len` bytes of the extent `iomap` from file offset `pos`, under `guard`.
+    ///
+    /// The span may be shorter than asked: the device maps the extent in pieces (a
+    /// device-mapper target ends) or ends, or the extent ends before `pos + len`; the driver
+    /// says how much it mapped and the span is exactly that.  It is never empty.
+    ///
+    /// Fails with `EINVAL` for an empty request or an extent with no blocks (a hole), `EIO`
+    /// when `pos` is not inside the extent, and with the driver's error (`-EHWPOISON` for a
+    /// known bad block in the range).
+    pub(crate) fn map<'a: 'g>(
+        guard: &'g DaxReadGuard,
+        iomap: &Iomap<'a>,
+        pos: u64,
+        len: u64,
+    ) -> Result<Self> {
+        let _ = guard;
+        if !iomap.kind().has_blocks() || len == 0 {
+            return Err(EINVAL);
+        }
+        // A position outside the extent is the file system's description not adding up.
+        let left = iomap.left_from(pos).ok_or(EIO)?;
+        let want = usize::try_from(len.min(left)).map_err(|_| EINVAL)?;
+        let pos = i64::try_from(pos).map_err(|_| EINVAL)?;
+        let mut kaddr: *mut c_void = ptr::null_mut();
+        // SAFETY: by `Iomap`'s invariant the extent, its dax device and its blocks are live for
+        // 'a, which outlives 'g; `pos` is inside the extent (checked above) and `want` does not
+        // go past its end; `guard` holds dax_read_lock() as the function requires; `kaddr` is a
+        // valid place to store the address.
+        let got = unsafe { bindings::dax_cow_direct_access(iomap.as_raw(), pos, want, &mut kaddr) };
+        if got < 0 {
+            return Err(c_int::try_from(got).map_or(EIO, Error::from_errno));
+        }
+        // dax_cow_direct_access() returns at most `want` bytes; anything else is a broken
+        // driver, refused rather than trusted.
+        let got = usize::try_from(got).map_err(|_| EIO)?;
+        if got == 0 || got > want {
+            return Err(EIO);
+        }
+        let addr = NonNull::new(kaddr.cast::<u8>()).ok_or(EIO)?;
+        let dax_dev = NonNull::new(iomap.as_raw().dax_dev).ok_or(EIO)?;
+        (addr.as_ptr() as usize).checked_add(got).ok_or(EIO)?;
+        // INVARIANT: the driver mapped `got` bytes at `addr` of `dax_dev`, which stay mapped
+        // while `guard` (lifetime 'g) is held; 0 < got <= want <= isize::MAX (a usize from an
+        // isize-sized request) and the end does not wrap (checked).
+        Ok(PmemSpan {
+            addr,
+            len: got,
+            dax_dev,
+            _mapped: PhantomData,
+        })
+    }
+
+    /// The span `fs/dax.c` mapped itself and passed in a request.
+    ///
+    /// # Safety
+    ///
+    /// `[addr, addr + len)` must be kernel-mapped pmem of `dax_dev`, as its driver mapped it,
+    /// and stay mapped for `'g`; no Rust reference to it may exist.
+    pub(crate) unsafe fn from_raw(
+        addr: *mut u8,
+        len: usize,
+        dax_dev: *mut bindings::dax_device,
+    ) -> Result<Self> {
+        let addr = NonNull::new(addr).ok_or(EINVAL)?;
+        let dax_dev = NonNull::new(dax_dev).ok_or(EINVAL)?;
+        if len == 0 || isize::try_from(len).is_err() {
+            return Err(EINVAL);
+        }
+        (addr.as_ptr() as usize).checked_add(len).ok_or(EINVAL)?;
+        // INVARIANT: the caller vouches for the mapping and its lifetime; the length is
+        // non-zero, at most isize::MAX, and does not wrap (checked above).
+        Ok(PmemSpan {
+            addr,
+            len,
+            dax_dev,
+            _mapped: PhantomData,
+        })
+    }
+
+    /// Bytes mapped.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The address `off` bytes in, after checking that `[off, off + n)` is inside the span.
+    fn range(&self, off: usize, n: usize) -> Result<*mut u8> {
+        match off.checked_add(n) {
+            Some(end) if end <= self.len => {
+                // SAFETY: `off <= len`: inside the span or one past its end (invariant: the
+                // span does not wrap).
+                Ok(unsafe { self.addr.as_ptr().add(off) })
+            }
+            _ => Err(EINVAL),
+        }
+    }
+
+    /// Copies `n` bytes from `src` at `src_off` into this span at `off`, durably: a poisoned
+    /// source line ends the copy with `EIO` instead of a machine check.  The destination's
+    /// whole cache lines are written with non-temporal stores and a fence
+    /// ([`mcsafe::copy_lines_nt`], as `memcpy_flushcache()` writes pmem), the unaligned edges
+    /// with `copy_mc_to_kernel()` and a cache write-back.
+    ///
+    /// Fails with `EINVAL` when either range is not inside its span or the two overlap.
+    pub(crate) fn copy_from(
+        &mut self,
+        off: usize,
+        src: &PmemSpan<'_>,
+        src_off: usize,
+        n: usize,
+    ) -> Result {
+        let dst = self.range(off, n)?;
+        let from = src.range(src_off, n)?;
+        if n == 0 {
+            return Ok(());
+        }
+        let (d, s) = (dst as usize, from as usize);
+        // Both ranges are inside spans that do not wrap.
+        if d < s + n && s < d + n {
+            return Err(EINVAL);
+        }
+        let lead = (d.wrapping_neg() % LINE).min(n);
+        let lines = (n - lead) / LINE;
+        let bulk_end = lead + lines * LINE;
+        let tail = n - bulk_end;
+        // SAFETY: `[dst, dst + n)` and `[from, from + n)` are inside their spans (checked by
+        // `range`), so readable and writable pmem for the spans' lifetimes, and they do not
+        // overlap (checked above); every piece below lies inside them as
+        // `lead <= bulk_end <= n`.
+        unsafe {
+            copy_mc_edge(dst, from, lead)?;
+            mcsafe::copy_lines_nt(dst.add(lead), from.add(lead), lines)?;
+            copy_mc_edge(dst.add(bulk_end), from.add(bulk_end), tail)?;
+        }
+        self.write_back(off, lead)?;
+        self.write_back(off + bulk_end, tail)
+    }
+
+    /// Zeroes `n` bytes at `off` and writes them back.
+    pub(crate) fn zero(&mut self, off: usize, n: usize) -> Result {
+        let dst = self.range(off, n)?;
+        // SAFETY: `[dst, dst + n)` is inside the span (checked), writable pmem.
+        unsafe { ptr::write_bytes(dst, 0, n) };
+        self.write_back(off, n)
+    }
+
+    /// Writes back the CPU cache lines of `[off, off + n)` toward the persistence domain (a
+    /// no-op on devices without a volatile write cache).
+    fn write_back(&self, off: usize, n: usize) -> Result {
+        if n == 0 {
+            return Ok(());
+        }
+        let at = self.range(off, n)?;
+        // SAFETY: `[at, at + n)` is pmem of `dax_dev` mapped by this span (checked); dax_flush()
+        // only issues cache write-backs for the range.
+        unsafe { bindings::dax_flush(self.dax_dev.as_ptr(), at.cast(), n) };
+        Ok(())
+    }
+
+    /// Whether `n` bytes at `off` equal `n` bytes of `other` at `other_off`, or, with
+    /// `other` = `None`, are all zero.  Every load is machine-check safe: a poisoned line is
+    /// `EIO`.
+    pub(crate) fn equal(
+        &self,
+        off: usize,
+        other: Option<(&PmemSpan<'_>, usize)>,
+        n: usize,
+    ) -> Result<bool> {
+        let x = self.range(off, n)?;
+        let y = match other {
+            Some((span, at)) => Some(span.range(at, n)?.cast_const()),
+            None => None,
+        };
+        // SAFETY: `[x, x + n)` and, when present, `[y, y + n)` are inside their spans
+        // (checked), readable pmem for the spans' lifetimes.
+        unsafe { equal_mc(x, y, n) }
+    }
+}
+
+/// Zeroes to compare against when only one side has data.
+static ZEROES: [u8; 4096] = [0; 4096];
+
+/// Whether `len` bytes at `x` equal those at `y` (or, with `y` = `None`, are all zero).  The bulk
+/// is compared in place by [`mcsafe::first_diff_block`]; the last `len % BLOCK` bytes are read
+/// with `copy_mc_to_kernel()` into the stack.  Any poisoned line is `EIO`.
+///
+/// # Safety
+///
+/// `x` and `y` must be readable for `len` bytes for the duration of the call.
+unsafe fn equal_mc(x: *const u8, y: Option<*const u8>, len: usize) -> Result<bool> {
+    let bulk = len - len % BLOCK;
+    let mut off = 0;
+    while off < bulk {
+        let (other, n) = match y {
+            // SAFETY: `off < bulk <= len`, inside what the caller vouches for.
+            Some(y) => (unsafe { y.add(off) }, bulk - off),
+            None => (ZEROES.as_ptr(), (bulk - off).min(ZEROES.len())),
+        };
+        let blocks = n / BLOCK;
+        // SAFETY: `x + off` and `other` are readable for `blocks * BLOCK <= n` bytes: `x` and
+        // `y` by the caller's guarantee (`off + n <= bulk <= len`), ZEROES by its size.
+        let equal = unsafe { mcsafe::first_diff_block(x.add(off), other, blocks)? };
+        if equal < blocks {
+            return Ok(false);
+        }
+        off += n;
+    }
+    let tail = len - bulk;
+    if tail == 0 {
+        return Ok(true);
+    }
+    let mut a = [0u8; BLOCK];
+    let mut b = [0u8; BLOCK];
+    // SAFETY: `x + bulk` is readable for `tail` bytes; `a` holds BLOCK > tail bytes.
+    unsafe { copy_mc_edge(a.as_mut_ptr(), x.add(bulk), tail)? };
+    if let Some(y) = y {
+        // SAFETY: as above for `y` and `b`.
+        unsafe { copy_mc_edge(b.as_mut_ptr(), y.add(bulk), tail)? };
+    }
+    Ok(a[..tail] == b[..tail])
+}
+
+/// `copy_mc_to_kernel()` of `len` bytes: `EIO` if a poisoned source line stops it.
+///
+/// # Safety
+///
+/// `src` must be readable and `dst` writable for `len` bytes, and the ranges must not overlap.
+unsafe fn copy_mc_edge(dst: *mut u8, src: *const u8, len: usize) -> Result {
+    if len == 0 {
+        return Ok(());
+    }
+    let n = c_uint::try_from(len).map_err(|_| EINVAL)?;
+    // SAFETY: the caller's ranges; `n` is their length.
+    let left = unsafe { bindings::copy_mc_to_kernel(dst.cast(), src.cast(), n) };
+    if left != 0 {
+        return Err(EIO);
+    }
+    Ok(())
+}

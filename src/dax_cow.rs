@@ -1,0 +1,297 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The engine interface of `fs/dax.c`: the requests it hands over, checked once here into safe
+//! values, the `extern "C"` trampolines that receive them, and the registration.
+//!
+//! C header: [`include/linux/dax_cow.h`](srctree/include/linux/dax_cow.h) (from the shim series
+//! in `patches/`)
+//!
+//! What `fs/dax.c` promises for each call, and where it is checked, is listed in
+//! `docs/design.md`, "The contract with fs/dax.c".
+
+use kernel::{
+    bindings,
+    error::{
+        code::{EINVAL, EIO},
+        to_result,
+    },
+    ffi::c_int,
+    prelude::*, //
+};
+
+use crate::{
+    dax::PmemSpan,
+    engine,
+    iomap::{Iomap, IomapIter},
+    stats::{self, Stat}, //
+};
+
+/// Which path asked for a copy around.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Caller {
+    /// `write(2)` into a shared extent.
+    Write,
+    /// Zeroing or truncation into a shared extent.
+    Zero,
+    /// A write fault on a shared page.
+    FaultPte,
+    /// A write fault on a shared huge page.
+    FaultPmd,
+}
+
+impl Caller {
+    /// The counter of copy-arounds for this path.
+    pub(crate) fn stat(self) -> Stat {
+        match self {
+            Caller::Write => Stat::CowWrite,
+            Caller::Zero => Stat::CowZero,
+            Caller::FaultPte => Stat::CowFaultPte,
+            Caller::FaultPmd => Stat::CowFaultPmd,
+        }
+    }
+}
+
+/// What backs the old extent of a copy around.
+pub(crate) enum Source<'a> {
+    /// No old blocks: the fill is zeroes.
+    Hole,
+    /// Old blocks never written: the fill is zeroes.
+    Unwritten,
+    /// Old blocks with data, to be copied.
+    Mapped(Iomap<'a>),
+}
+
+/// One copy around an operation on a shared extent, as `fs/dax.c` asked for it: fill the bytes
+/// of the aligned span around `[pos, pos + len)` that the operation does not write itself.
+///
+/// # Invariants
+///
+/// - `dst` maps the new extent from file offset `round_down(pos, align)`, for as many bytes as
+///   `fs/dax.c` mapped there (which may be less than the span);
+/// - `len > 0`; `align` is a power of two of at least 512.
+pub(crate) struct CopyRequest<'a> {
+    pos: u64,
+    len: u64,
+    align: u64,
+    caller: Caller,
+    source: Source<'a>,
+    dst: PmemSpan<'a>,
+}
+
+impl<'a> CopyRequest<'a> {
+    /// Checks the request `fs/dax.c` passed and turns it into a safe value: `EINVAL` for
+    /// anything out of the interface's range (unknown caller or source, negative offset, empty
+    /// operation, bad alignment, a missing extent or address), `EIO` for an extent the engine
+    /// does not handle.
+    ///
+    /// # Safety
+    ///
+    /// `copy` must point to a request that stays valid for `'a`, with the contract of
+    /// `struct dax_cow_copy`: `dst` (and `srcmap` for a mapped source) point to the iomaps of
+    /// a walk whose inode's mapping is stable for `'a`, and `[daddr, daddr + dlen)` is pmem of
+    /// `dst`'s dax device that the driver mapped and that stays mapped for `'a`.
+    pub(crate) unsafe fn from_raw(copy: *const bindings::dax_cow_copy) -> Result<Self> {
+        // SAFETY: the caller guarantees `copy` points to a valid request for 'a.
+        let copy = unsafe { copy.as_ref() }.ok_or(EINVAL)?;
+        let caller = match copy.caller {
+            bindings::dax_cow_caller_DAX_COW_WRITE => Caller::Write,
+            bindings::dax_cow_caller_DAX_COW_ZERO => Caller::Zero,
+            bindings::dax_cow_caller_DAX_COW_FAULT_PTE => Caller::FaultPte,
+            bindings::dax_cow_caller_DAX_COW_FAULT_PMD => Caller::FaultPmd,
+            _ => return Err(EINVAL),
+        };
+        let source = match copy.source {
+            bindings::dax_cow_source_DAX_COW_SRC_HOLE => Source::Hole,
+            bindings::dax_cow_source_DAX_COW_SRC_UNWRITTEN => Source::Unwritten,
+            bindings::dax_cow_source_DAX_COW_SRC_MAPPED => {
+                if copy.srcmap.is_null() {
+                    return Err(EINVAL);
+                }
+                // SAFETY: for a mapped source `srcmap` points to the walk's source iomap, which
+                // describes the inode's old extent for 'a (the caller's guarantee).
+                Source::Mapped(unsafe { Iomap::from_raw(&*copy.srcmap)? })
+            }
+            _ => return Err(EINVAL),
+        };
+        let pos = u64::try_from(copy.pos).map_err(|_| EINVAL)?;
+        let align = u64::try_from(copy.align).map_err(|_| EINVAL)?;
+        if copy.len == 0 || align < 512 || !align.is_power_of_two() || copy.dst.is_null() {
+            return Err(EINVAL);
+        }
+        // SAFETY: `dst` points to the walk's destination iomap (the caller's guarantee).
+        let dst_map = unsafe { Iomap::from_raw(&*copy.dst)? };
+        if !dst_map.kind().has_blocks() {
+            return Err(EIO);
+        }
+        let (daddr, dax_dev) = (copy.daddr.cast(), dst_map.as_raw().dax_dev);
+        // SAFETY: `[daddr, daddr + dlen)` is pmem of the destination's dax device, mapped by
+        // its driver for 'a (the caller's guarantee).
+        let dst = unsafe { PmemSpan::from_raw(daddr, copy.dlen, dax_dev)? };
+        // INVARIANT: `daddr` is the new extent at round_down(pos, align) by struct
+        // dax_cow_copy's contract; `len` and `align` were checked above.
+        Ok(CopyRequest {
+            pos,
+            len: copy.len,
+            align,
+            caller,
+            source,
+            dst,
+        })
+    }
+
+    /// File offset of the operation.
+    pub(crate) fn pos(&self) -> u64 {
+        self.pos
+    }
+
+    /// Length of the operation in bytes (never zero).
+    pub(crate) fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Block size of the copy (a power of two, at least 512).
+    pub(crate) fn align(&self) -> u64 {
+        self.align
+    }
+
+    /// Which path asked.
+    pub(crate) fn caller(&self) -> Caller {
+        self.caller
+    }
+
+    /// The old extent, and the mapping of the new one from the start of the aligned span, which
+    /// may be shorter than the span.
+    pub(crate) fn source_and_dst(&mut self) -> (&Source<'a>, &mut PmemSpan<'a>) {
+        (&self.source, &mut self.dst)
+    }
+}
+
+/// The errno for `fs/dax.c`; every error also counts.
+fn errno_of(r: Result) -> c_int {
+    match r {
+        Ok(()) => 0,
+        Err(e) => {
+            stats::add(Stat::Errors, 1);
+            e.to_errno()
+        }
+    }
+}
+
+/// `->copy_around` of the engine table.
+///
+/// # Safety
+///
+/// Called by `fs/dax.c` only, with the contract of `struct dax_cow_copy` for the duration of
+/// the call.
+unsafe extern "C" fn copy_around_c(copy: *const bindings::dax_cow_copy) -> c_int {
+    // SAFETY: fs/dax.c passes a request that is valid, with its extents and destination
+    // mapping, for the whole call, which outlives the request value.
+    let request = unsafe { CopyRequest::from_raw(copy) };
+    errno_of(request.and_then(engine::copy_around))
+}
+
+/// `->unshare_copy` of the engine table.
+///
+/// # Safety
+///
+/// Called by `fs/dax.c` only: `dst` and `srcmap` point to the live iomaps of an unshare walk
+/// (the inode locked for writing) for the duration of the call.
+unsafe extern "C" fn unshare_copy_c(
+    dst: *const bindings::iomap,
+    srcmap: *const bindings::iomap,
+    pos: bindings::loff_t,
+    len: u64,
+) -> c_int {
+    let r = (|| {
+        // SAFETY: fs/dax.c passes the walk's two iomaps, which describe the locked inode's new
+        // and old extents for the whole call; `as_ref` turns a null pointer into None.
+        let (dst, src) = unsafe { (dst.as_ref(), srcmap.as_ref()) };
+        let (dst, src) = (dst.ok_or(EINVAL)?, src.ok_or(EINVAL)?);
+        // SAFETY: as above: both describe the inode's extents, stable for the call.
+        let (dst, src) = unsafe { (Iomap::from_raw(dst)?, Iomap::from_raw(src)?) };
+        let pos = u64::try_from(pos).map_err(|_| EINVAL)?;
+        engine::unshare_copy(&dst, &src, pos, len)
+    })();
+    errno_of(r)
+}
+
+/// `->range_compare` of the engine table.
+///
+/// # Safety
+///
+/// Called by `fs/dax.c` only, with the contract of `dax_dedupe_file_range_compare()`: two live
+/// inodes whose mappings their callers keep stable for the call (both locked), their file
+/// system's iomap operations, and `same` pointing to the caller's result.
+unsafe extern "C" fn range_compare_c(
+    src: *mut bindings::inode,
+    srcoff: bindings::loff_t,
+    dst: *mut bindings::inode,
+    dstoff: bindings::loff_t,
+    len: bindings::loff_t,
+    same: *mut bool,
+    ops: *const bindings::iomap_ops,
+) -> c_int {
+    let r = (|| {
+        // SAFETY: `ops` are the file system's iomap operations, valid for the call.
+        let ops = unsafe { ops.as_ref() }.ok_or(EINVAL)?;
+        let len = u64::try_from(len).map_err(|_| EINVAL)?;
+        // SAFETY: both inodes are live and locked by the caller for the whole call, and `ops`
+        // are their file system's.
+        let (mut s, mut d) = unsafe {
+            (
+                IomapIter::new(src, srcoff, len, ops)?,
+                IomapIter::new(dst, dstoff, len, ops)?,
+            )
+        };
+        engine::range_compare(&mut s, &mut d)
+    })();
+    match r {
+        Ok(v) => {
+            // SAFETY: `same` points to the caller's result variable.
+            unsafe { *same = v };
+            0
+        }
+        Err(e) => errno_of(Err(e)),
+    }
+}
+
+/// The engine table handed to `fs/dax.c`.
+struct EngineOps(bindings::dax_cow_engine);
+
+// SAFETY: the table is never written: a name literal and function pointers, all 'static.
+unsafe impl Sync for EngineOps {}
+
+static ENGINE: EngineOps = EngineOps(bindings::dax_cow_engine {
+    name: c"daxcow".to_bytes_with_nul().as_ptr(),
+    copy_around: Some(copy_around_c),
+    unshare_copy: Some(unshare_copy_c),
+    range_compare: Some(range_compare_c),
+});
+
+/// While alive, `fs/dax.c` routes its copy-on-write work to this engine.
+///
+/// # Invariants
+///
+/// [`ENGINE`] is registered with `fs/dax.c` from [`Registration::new`] until the value is
+/// dropped; only `new` makes one.
+pub(crate) struct Registration {
+    _private: (),
+}
+
+impl Registration {
+    /// Registers the engine with `fs/dax.c` (`EBUSY` when another engine is registered).
+    pub(crate) fn new() -> Result<Self> {
+        // SAFETY: ENGINE is 'static; it is unregistered in `drop`.
+        to_result(unsafe { bindings::dax_cow_register_engine(&ENGINE.0) })?;
+        // INVARIANT: registered just above.
+        Ok(Registration { _private: () })
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        // This returns only once no caller runs the engine, so the module's code may go.
+        // SAFETY: registered in `new` (type invariant).
+        unsafe { bindings::dax_cow_unregister_engine(&ENGINE.0) }
+    }
+}
