@@ -5,12 +5,13 @@
 //!
 //! C header: [`include/linux/dax.h`](srctree/include/linux/dax.h)
 //!
-//! A [`PmemSpan`] is the only way the engine reaches pmem.  It is made either by mapping part of
-//! an extent under a [`DaxReadGuard`] ([`PmemSpan::map`], whose length is what the driver said
-//! it mapped) or, in the request validation of `fs/dax.c`'s copy around, from the address and
-//! length `fs/dax.c` mapped itself ([`PmemSpan::from_raw`]).  Its operations check every offset
-//! and length against the span, so no safe caller can make the engine touch a byte it was not
-//! given.
+//! A [`PmemSpan`] (read only) and a [`PmemDst`] (the destination of a copy, written) are the only
+//! ways the engine reaches pmem.  Each is made either by mapping part of an extent under a
+//! [`DaxReadGuard`] (`map`, whose length is what the driver said it mapped) or, for the
+//! destination `fs/dax.c` mapped itself for a copy around, from that address and length
+//! ([`PmemDst::from_raw`], in the request check).  Their operations check every offset and
+//! length against the span, so no safe caller can make the engine touch a byte it was not given,
+//! and only a destination can be stored to.
 //!
 //! Pmem is reached through raw pointers only, never through Rust references: other CPUs (user
 //! mappings, other file operations) may access the same memory, as with I/O memory.
@@ -29,6 +30,10 @@ use kernel::{
 };
 
 use crate::{
+    compare::{
+        first_difference,
+        first_nonzero, //
+    },
     iomap::Iomap,
     mcsafe::{self, BLOCK, LINE}, //
 };
@@ -66,7 +71,8 @@ impl Drop for DaxReadGuard {
     }
 }
 
-/// `len` bytes of pmem mapped into the kernel at `addr`, valid for the lifetime `'g`.
+/// `len` bytes of pmem mapped into the kernel at `addr`, valid for the lifetime `'g`; the engine
+/// only reads through it (a source or a side of a compare).
 ///
 /// # Invariants
 ///
@@ -134,7 +140,66 @@ impl<'g> PmemSpan<'g> {
         })
     }
 
-    /// The span `fs/dax.c` mapped itself and passed in a request.
+    /// Bytes mapped.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The address `off` bytes in, after checking that `[off, off + n)` is inside the span.
+    fn range(&self, off: usize, n: usize) -> Result<*mut u8> {
+        match off.checked_add(n) {
+            Some(end) if end <= self.len => {
+                // SAFETY: `off <= len`: inside the span or one past its end (invariant: the
+                // span does not wrap).
+                Ok(unsafe { self.addr.as_ptr().add(off) })
+            }
+            _ => Err(EINVAL),
+        }
+    }
+
+    /// Whether `n` bytes at `off` equal `n` bytes of `other` at `other_off`, or, with
+    /// `other` = `None`, are all zero.  Every load is machine-check safe: a poisoned line is
+    /// `EIO`.
+    pub(crate) fn equal(
+        &self,
+        off: usize,
+        other: Option<(&PmemSpan<'_>, usize)>,
+        n: usize,
+    ) -> Result<bool> {
+        let x = self.range(off, n)?;
+        let y = match other {
+            Some((span, at)) => Some(span.range(at, n)?.cast_const()),
+            None => None,
+        };
+        // SAFETY: `[x, x + n)` and, when present, `[y, y + n)` are inside their spans
+        // (checked), readable pmem for the spans' lifetimes.
+        unsafe { equal_mc(x, y, n) }
+    }
+}
+
+/// The destination of a copy: pmem the engine stores to, the new blocks of a copy-on-write.
+///
+/// # Invariants
+///
+/// The span's invariants, and the bytes are the destination of the operation the engine is
+/// carrying out: `fs/dax.c` mapped them for it, or the engine mapped them from the extent
+/// `fs/dax.c` gave it as the destination.
+pub(crate) struct PmemDst<'g>(PmemSpan<'g>);
+
+impl<'g> PmemDst<'g> {
+    /// Maps up to `len` bytes of the destination extent `iomap` from file offset `pos`, under
+    /// `guard`, as [`PmemSpan::map`] does.
+    pub(crate) fn map<'a: 'g>(
+        guard: &'g DaxReadGuard,
+        iomap: &Iomap<'a>,
+        pos: u64,
+        len: u64,
+    ) -> Result<Self> {
+        // INVARIANT: the caller maps the extent it was given as the destination.
+        Ok(PmemDst(PmemSpan::map(guard, iomap, pos, len)?))
+    }
+
+    /// The destination `fs/dax.c` mapped itself and passed in a copy-around request.
     ///
     /// # Safety
     ///
@@ -153,29 +218,17 @@ impl<'g> PmemSpan<'g> {
         (addr.as_ptr() as usize).checked_add(len).ok_or(EINVAL)?;
         // INVARIANT: the caller vouches for the mapping and its lifetime; the length is
         // non-zero, at most isize::MAX, and does not wrap (checked above).
-        Ok(PmemSpan {
+        Ok(PmemDst(PmemSpan {
             addr,
             len,
             dax_dev,
             _mapped: PhantomData,
-        })
+        }))
     }
 
     /// Bytes mapped.
     pub(crate) fn len(&self) -> usize {
-        self.len
-    }
-
-    /// The address `off` bytes in, after checking that `[off, off + n)` is inside the span.
-    fn range(&self, off: usize, n: usize) -> Result<*mut u8> {
-        match off.checked_add(n) {
-            Some(end) if end <= self.len => {
-                // SAFETY: `off <= len`: inside the span or one past its end (invariant: the
-                // span does not wrap).
-                Ok(unsafe { self.addr.as_ptr().add(off) })
-            }
-            _ => Err(EINVAL),
-        }
+        self.0.len
     }
 
     /// Copies `n` bytes from `src` at `src_off` into this span at `off`, durably: a poisoned
@@ -192,7 +245,7 @@ impl<'g> PmemSpan<'g> {
         src_off: usize,
         n: usize,
     ) -> Result {
-        let dst = self.range(off, n)?;
+        let dst = self.0.range(off, n)?;
         let from = src.range(src_off, n)?;
         if n == 0 {
             return Ok(());
@@ -221,7 +274,7 @@ impl<'g> PmemSpan<'g> {
 
     /// Zeroes `n` bytes at `off` and writes them back.
     pub(crate) fn zero(&mut self, off: usize, n: usize) -> Result {
-        let dst = self.range(off, n)?;
+        let dst = self.0.range(off, n)?;
         // SAFETY: `[dst, dst + n)` is inside the span (checked), writable pmem.
         unsafe { ptr::write_bytes(dst, 0, n) };
         self.write_back(off, n)
@@ -233,30 +286,11 @@ impl<'g> PmemSpan<'g> {
         if n == 0 {
             return Ok(());
         }
-        let at = self.range(off, n)?;
+        let at = self.0.range(off, n)?;
         // SAFETY: `[at, at + n)` is pmem of `dax_dev` mapped by this span (checked); dax_flush()
         // only issues cache write-backs for the range.
-        unsafe { bindings::dax_flush(self.dax_dev.as_ptr(), at.cast(), n) };
+        unsafe { bindings::dax_flush(self.0.dax_dev.as_ptr(), at.cast(), n) };
         Ok(())
-    }
-
-    /// Whether `n` bytes at `off` equal `n` bytes of `other` at `other_off`, or, with
-    /// `other` = `None`, are all zero.  Every load is machine-check safe: a poisoned line is
-    /// `EIO`.
-    pub(crate) fn equal(
-        &self,
-        off: usize,
-        other: Option<(&PmemSpan<'_>, usize)>,
-        n: usize,
-    ) -> Result<bool> {
-        let x = self.range(off, n)?;
-        let y = match other {
-            Some((span, at)) => Some(span.range(at, n)?.cast_const()),
-            None => None,
-        };
-        // SAFETY: `[x, x + n)` and, when present, `[y, y + n)` are inside their spans
-        // (checked), readable pmem for the spans' lifetimes.
-        unsafe { equal_mc(x, y, n) }
     }
 }
 
@@ -300,7 +334,10 @@ unsafe fn equal_mc(x: *const u8, y: Option<*const u8>, len: usize) -> Result<boo
         // SAFETY: as above for `y` and `b`.
         unsafe { copy_mc_edge(b.as_mut_ptr(), y.add(bulk), tail)? };
     }
-    Ok(a[..tail] == b[..tail])
+    Ok(match y {
+        Some(_) => first_difference(&a[..tail], &b[..tail]).is_none(),
+        None => first_nonzero(&a[..tail]).is_none(),
+    })
 }
 
 /// `copy_mc_to_kernel()` of `len` bytes: `EIO` if a poisoned source line stops it.

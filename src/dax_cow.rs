@@ -20,8 +20,9 @@ use kernel::{
 };
 
 use crate::{
-    dax::PmemSpan,
+    dax::PmemDst,
     engine,
+    extent::ExtentKind,
     iomap::{Iomap, IomapIter},
     stats::{self, Stat}, //
 };
@@ -68,6 +69,7 @@ pub(crate) enum Source<'a> {
 ///
 /// - `dst` maps the new extent from file offset `round_down(pos, align)`, for as many bytes as
 ///   `fs/dax.c` mapped there (which may be less than the span);
+/// - a [`Source::Mapped`] extent is of kind [`ExtentKind::Mapped`];
 /// - `len > 0`; `align` is a power of two of at least 512.
 pub(crate) struct CopyRequest<'a> {
     pos: u64,
@@ -75,7 +77,7 @@ pub(crate) struct CopyRequest<'a> {
     align: u64,
     caller: Caller,
     source: Source<'a>,
-    dst: PmemSpan<'a>,
+    dst: PmemDst<'a>,
 }
 
 impl<'a> CopyRequest<'a> {
@@ -109,7 +111,13 @@ impl<'a> CopyRequest<'a> {
                 }
                 // SAFETY: for a mapped source `srcmap` points to the walk's source iomap, which
                 // describes the inode's old extent for 'a (the caller's guarantee).
-                Source::Mapped(unsafe { Iomap::from_raw(&*copy.srcmap)? })
+                let src = unsafe { Iomap::from_raw(&*copy.srcmap)? };
+                // fs/dax.c says "mapped" only for an IOMAP_MAPPED source: anything else would
+                // have the engine copy blocks that read as zeroes (unwritten) or none (hole).
+                if src.kind() != ExtentKind::Mapped {
+                    return Err(EIO);
+                }
+                Source::Mapped(src)
             }
             _ => return Err(EINVAL),
         };
@@ -126,9 +134,9 @@ impl<'a> CopyRequest<'a> {
         let (daddr, dax_dev) = (copy.daddr.cast(), dst_map.as_raw().dax_dev);
         // SAFETY: `[daddr, daddr + dlen)` is pmem of the destination's dax device, mapped by
         // its driver for 'a (the caller's guarantee).
-        let dst = unsafe { PmemSpan::from_raw(daddr, copy.dlen, dax_dev)? };
+        let dst = unsafe { PmemDst::from_raw(daddr, copy.dlen, dax_dev)? };
         // INVARIANT: `daddr` is the new extent at round_down(pos, align) by struct
-        // dax_cow_copy's contract; `len` and `align` were checked above.
+        // dax_cow_copy's contract; the source kind, `len` and `align` were checked above.
         Ok(CopyRequest {
             pos,
             len: copy.len,
@@ -161,7 +169,7 @@ impl<'a> CopyRequest<'a> {
 
     /// The old extent, and the mapping of the new one from the start of the aligned span, which
     /// may be shorter than the span.
-    pub(crate) fn source_and_dst(&mut self) -> (&Source<'a>, &mut PmemSpan<'a>) {
+    pub(crate) fn source_and_dst(&mut self) -> (&Source<'a>, &mut PmemDst<'a>) {
         (&self.source, &mut self.dst)
     }
 }

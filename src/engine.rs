@@ -17,7 +17,7 @@ use kernel::{
 use crate::{
     compare::PairRule,
     cow_plan::CopyAroundPlan,
-    dax::{DaxReadGuard, PmemSpan},
+    dax::{DaxReadGuard, PmemDst, PmemSpan},
     dax_cow::{Caller, CopyRequest, Source},
     iomap::{Iomap, IomapIter},
     lockstep::{compare_ranges, DataOutcome, Pair, WalkError},
@@ -51,6 +51,11 @@ pub(crate) fn copy_around(mut request: CopyRequest<'_>) -> Result {
     let guard = DaxReadGuard::new();
     let (source, dst) = request.source_and_dst();
     let mapped = dst.len() as u64;
+    // Only the write path comes back for the rest of a span mapped in part; the zero and fault
+    // paths map the whole span, so less is a request the engine cannot carry out in full.
+    if caller != Caller::Write && mapped < plan.span_len {
+        return Err(EIO);
+    }
     for r in plan.fill_ranges_within(mapped) {
         match source {
             Source::Mapped(src) => copy_from_extent(&guard, src, plan.span_start, r, dst)?,
@@ -71,7 +76,7 @@ fn copy_from_extent(
     src: &Iomap<'_>,
     span_start: u64,
     r: Range<u64>,
-    dst: &mut PmemSpan<'_>,
+    dst: &mut PmemDst<'_>,
 ) -> Result {
     let mut at = r.start;
     while at < r.end {
@@ -94,7 +99,7 @@ pub(crate) fn unshare_copy(dst: &Iomap<'_>, src: &Iomap<'_>, pos: u64, len: u64)
     let end = pos.checked_add(len).ok_or(EINVAL)?;
     let mut at = pos;
     while at < end {
-        let mut d = PmemSpan::map(&guard, dst, at, end - at)?;
+        let mut d = PmemDst::map(&guard, dst, at, end - at)?;
         let s = PmemSpan::map(&guard, src, at, end - at)?;
         let n = d.len().min(s.len());
         d.copy_from(0, &s, 0, n)?;

@@ -25,7 +25,10 @@ use crate::{
 /// its blocks live.
 ///
 /// It is a copy of the file system's `struct iomap`, valid for `'a`: a copy can be held across
-/// calls, and the lifetime says how long what it describes stays true.
+/// calls, and the lifetime says how long what it describes stays true.  For the extents of an
+/// [`IomapIter`] that is the lifetime of the locks the walk's owner holds on the inode, not the
+/// step of the walk that produced the extent (after which `->iomap_end` has run): the engine
+/// only reads and maps extents of locked files.
 ///
 /// # Invariants
 ///
@@ -34,7 +37,7 @@ use crate::{
 ///   extent's first byte lives on it, and the blocks stay the file's, for `'a`;
 /// - `kind` is `raw.type_` (hole, unwritten or mapped; other types are never made into an
 ///   `Iomap`);
-/// - `raw.offset >= 0`, `raw.length > 0`, and `raw.offset + raw.length` does not overflow;
+/// - `raw.offset >= 0`, `raw.length > 0`, and `raw.offset + raw.length <= i64::MAX`;
 /// - when `kind` has blocks, `raw.dax_dev` is not null.
 #[derive(Clone, Copy)]
 pub(crate) struct Iomap<'a> {
@@ -63,8 +66,10 @@ impl<'a> Iomap<'a> {
             _ => return Err(EIO),
         };
         let offset = u64::try_from(raw.offset).map_err(|_| EIO)?;
-        if raw.length == 0 || offset.checked_add(raw.length).is_none() {
-            return Err(EIO);
+        // A file offset is a loff_t: the extent must end at or below i64::MAX.
+        match offset.checked_add(raw.length) {
+            Some(end) if raw.length > 0 && end <= i64::MAX as u64 => {}
+            _ => return Err(EIO),
         }
         if kind.has_blocks() && raw.dax_dev.is_null() {
             return Err(EIO);
@@ -150,9 +155,7 @@ impl<'a> IomapIter<'a> {
             return Err(EINVAL);
         }
         // fs/dax.c's designated initialisers zero the fields they do not name.
-        // SAFETY: struct iomap_iter is plain data (integers, pointers, nested plain structs) for
-        // which all-zero is a valid value, and it is the initial state iomap_iter() expects.
-        let mut iter: bindings::iomap_iter = unsafe { core::mem::zeroed() };
+        let mut iter = <bindings::iomap_iter as Zeroable>::zeroed();
         iter.inode = inode;
         iter.pos = pos;
         iter.len = len;
@@ -204,16 +207,33 @@ impl<'a> MappingCursor for IomapIter<'a> {
     }
 
     fn advance(&mut self, len: u64) -> Result {
-        // SAFETY: `iter` is a live walk (type invariant); iomap_iter_advance() refuses a `len`
-        // past the current mapping.
+        // What iomap_length() allows: the rest of the current mapping within the range.
+        let left = if self.done {
+            0
+        } else {
+            let end = (self.iter.iomap.offset as u64).saturating_add(self.iter.iomap.length);
+            end.saturating_sub(self.pos()).min(self.iter.len)
+        };
+        if len > left {
+            return Err(EIO);
+        }
+        // SAFETY: `iter` is a live walk (type invariant) and `len` is inside its current
+        // mapping (checked above).
         to_result(unsafe { bindings::iomap_iter_advance(&mut self.iter, len) })
     }
 }
 
 impl Drop for IomapIter<'_> {
     fn drop(&mut self) {
+        // A walk that never began has nothing to end.
+        if self.iter.iomap.length == 0 {
+            return;
+        }
         // End a walk left in the middle, so that the file system's ->iomap_end runs for the
-        // last mapping: iomap_iter() ends it and, with nothing advanced, returns zero.
-        while let Ok(Some(_)) = self.next() {}
+        // last mapping: iomap_iter() ends it and, with nothing advanced, returns zero (an error
+        // from turning a mapping into an `Iomap` does not stop this; the next call ends it).
+        while !self.done {
+            let _ = self.next();
+        }
     }
 }

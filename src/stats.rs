@@ -70,7 +70,8 @@ pub(crate) fn add(stat: Stat, n: u64) {
     // daxcow_stat_add() ignores an index at or past the number of live counters (zero when
     // none exist); the module creates the counters before the engine is registered and destroys
     // them after it is unregistered, so no engine call counts into freed memory.
-    // SAFETY: the helper has no precondition beyond the module's ordering above.
+    // SAFETY: the helper's only precondition is that it does not race with
+    // daxcow_stats_destroy(), which the module's ordering above ensures.
     unsafe { helpers::daxcow_stat_add(stat as c_uint, n) }
 }
 

@@ -156,18 +156,22 @@ def operations(out, st, marks, seed):
     marks["a"] = phys(a, 0, 16 * BLOCK)
     out.append("file a has STATX_ATTR_DAX: %s" % is_dax(a_path))
 
-    # An unaligned write into b across blocks 2 and 3: a source and a destination span of two
-    # pages, each cut by a target boundary between its pages.
-    s0 = st()
-    data = bytes([0x77]) * 200
-    pos = 3 * BLOCK - 100
-    out.append("write 200 bytes at %d into b: %s" % (pos, outcome(lambda: os.pwrite(b, data, pos))))
-    model.files["b"] = model.files["b"][:pos] + data + model.files["b"][pos + 200:]
-    marks["write_dst"] = phys(b, 2 * BLOCK, 2 * BLOCK)
-    s1 = st()
-    if s0 and s1:
-        out.append("write: copy-around calls %d, bytes copied %d" % (
-            s1["cow_write"] - s0["cow_write"], s1["cow_bytes_copied"] - s0["cow_bytes_copied"]))
+    # Two unaligned writes into b, each across two blocks: the first's destination span is cut
+    # between its pages (dax_iomap_iter() maps it in two pieces and asks for the copy around
+    # twice), the second's source span is cut (one copy around, the source mapped in pieces).
+    for blk, mark in ((3, "write_dst"), (6, "write2_dst")):
+        s0 = st()
+        data = bytes([0x70 + blk]) * 200
+        pos = blk * BLOCK - 100
+        out.append("write 200 bytes at %d into b: %s" % (pos, outcome(
+            lambda: os.pwrite(b, data, pos))))
+        model.files["b"] = model.files["b"][:pos] + data + model.files["b"][pos + 200:]
+        marks[mark] = phys(b, (blk - 1) * BLOCK, 2 * BLOCK)
+        s1 = st()
+        if s0 and s1:
+            out.append("write at %d: copy-around calls %d, bytes copied %d" % (
+                pos, s1["cow_write"] - s0["cow_write"],
+                s1["cow_bytes_copied"] - s0["cow_bytes_copied"]))
 
     # Unshare blocks 8-15 of b: source and destination cut in the middle.
     s0 = st()
@@ -180,8 +184,8 @@ def operations(out, st, marks, seed):
     out.append("a after write and unshare: %s" % model.check("a", a))
     out.append("b after write and unshare: %s" % model.check("b", b))
 
-    # Dedupe: blocks 8-15 hold the same bytes in a and b (each side cut by a boundary); blocks
-    # 0-3 differ in the bytes the write stored.
+    # Dedupe: blocks 8-15 hold the same bytes in a and b, each side cut at another block; blocks
+    # 0-3 differ in the bytes the first write stored.
     out.append("dedupe a[8-15] -> b[8-15] (equal): %s" % outcome(
         lambda: dedupe(a, 8 * BLOCK, b, 8 * BLOCK, 8 * BLOCK)))
     out.append("dedupe a[0-3] -> b[0-3] (different): %s" % outcome(
@@ -219,6 +223,7 @@ def operations(out, st, marks, seed):
     m.flush()
     m.close()
     model.files["d"] = bytes(model.files["d"])
+    marks["pmd_dst1"] = phys(d, 0, 2 * MiB)
     marks["pmd_dst"] = phys(d, 2 * MiB, 2 * MiB)
     out.append("c after faults: %s" % model.check("c", c))
     out.append("d after faults: %s" % model.check("d", d))
@@ -239,16 +244,27 @@ def ctypes_addr(m):
 
 
 def boundaries(marks):
-    """Where the targets end, from the plan's extent offsets: each inside the extent it cuts."""
-    a, w, u, c, p = marks["a"], marks["write_dst"], marks["unshare_dst"], marks["c"], marks["pmd_dst"]
+    """Where the targets end, from the plan's extent offsets: each inside the extent it cuts,
+    the two sides of each copy and compare cut at different blocks, so that each side is mapped
+    in pieces of its own."""
+    a, u, c, p = marks["a"], marks["unshare_dst"], marks["c"], marks["pmd_dst"]
     return {
-        "write source (a, b blocks 2|3)": a + 3 * BLOCK,
-        "write destination (b's new blocks 2|3)": w + BLOCK,
-        "unshare source and dedupe side (a blocks 11|12)": a + 12 * BLOCK,
-        "unshare destination and dedupe side (b's new blocks 11|12)": u + 4 * BLOCK,
-        "PMD fault source (c, 1 MiB in)": c + MiB + BLOCK,
-        "PMD fault destination (d's second 2 MiB, 1 MiB in)": p + MiB + BLOCK,
+        "first write's destination (b's new blocks 2|3)": marks["write_dst"] + BLOCK,
+        "second write's source (a and b's blocks 5|6)": a + 6 * BLOCK,
+        "unshare and dedupe source (a's blocks 10|11)": a + 11 * BLOCK,
+        "unshare and dedupe destination (b's new blocks 13|14)": u + 6 * BLOCK,
+        "first PMD fault's source (c, 1 MiB + 4 KiB in)": c + MiB + BLOCK,
+        "second PMD fault's destination (d's second 2 MiB, 1 MiB + 4 KiB in)": p + MiB + BLOCK,
     }
+
+
+def uncut(marks, cuts):
+    """The extents that must not be cut, so each case cuts one side only: the first write's
+    source, the second write's destination and the first PMD fault's destination."""
+    whole = {"first write's source": (marks["a"] + 2 * BLOCK, 2 * BLOCK),
+             "second write's destination": (marks["write2_dst"], 2 * BLOCK),
+             "first PMD fault's destination": (marks["pmd_dst1"], 2 * MiB)}
+    return {k: not any(s < cut < s + n for cut in cuts) for k, (s, n) in whole.items()}
 
 
 def table_for(cuts):
@@ -304,6 +320,8 @@ def plan(state):
     if missing:
         raise SystemExit("plan: extents not contiguous: %s" % missing)
     cuts = boundaries(marks)
+    for k, v in uncut(marks, cuts.values()).items():
+        print("plan: %s is not cut: %s" % (k, v))
     with open(state, "w") as f:
         json.dump({"marks": marks, "cuts": cuts}, f, indent=1)
     for line in out:

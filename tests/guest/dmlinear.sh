@@ -34,8 +34,11 @@ check "$t: the boundaries are 4 KiB- but not 2 MiB-aligned" rust "boundaries are
 check "$t: XFS on the dm device runs DAX" both "file a has STATX_ATTR_DAX: True"
 check "$t: every extent straddles its boundary, under both engines" both "every extent landed where the plan put it: True"
 check "$t: the file mapping is 2 MiB-aligned" both "d is mapped 2 MiB-aligned: True"
-check "$t: unaligned write across two cut spans" rust "write 200 bytes at 12188 into b: ok 200"
-check "$t: ... the copy around was asked once per mapped piece, 8 KiB in all" rust "write: copy-around calls 2, bytes copied 8192"
+check "$t: the cases each cut one side only" test "$(grep -c ' is not cut: True$' /tmp/dmlinear.plan.log)" = 3
+check "$t: unaligned write with a cut destination span" rust "write 200 bytes at 12188 into b: ok 200"
+check "$t: ... the copy around was asked once per mapped piece, 8 KiB in all" rust "write at 12188: copy-around calls 2, bytes copied 8192"
+check "$t: unaligned write with a cut source span" rust "write 200 bytes at 24476 into b: ok 200"
+check "$t: ... one copy around, 8 KiB copied from the source in pieces" rust "write at 24476: copy-around calls 1, bytes copied 8192"
 check "$t: unshare across cut extents" rust "unshare blocks 8-15 of b: ok"
 check "$t: ... copied 32 KiB in pieces" rust "unshare: bytes copied 32768"
 check "$t: a and b keep every byte after write and unshare" rust "a after write and unshare: same"
