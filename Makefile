@@ -4,14 +4,16 @@
 TOP        := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 PROFILE    ?= default
 KOBJ       := $(TOP)/build/linux/out-$(PROFILE)
-MODOUT     := $(TOP)/build/module-$(PROFILE)
+# TRACE=1: the persistence-trace build of the module, in its own directory.
+TRACE      ?=
+MODOUT     := $(TOP)/build/module-$(PROFILE)$(if $(TRACE),-trace)
 KERNEL     := $(KOBJ)/arch/x86/boot/bzImage
 RUST_V     := $(shell rustc --version 2>/dev/null | awk '{ print $$2 }')
 export RUST_LIB_SRC ?= /usr/src/rustc-$(RUST_V)/library
 export LIBCLANG_PATH ?= /usr/lib/llvm-19/lib
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 export PROFILE
-KMAKE       = $(MAKE) -C $(KOBJ) LLVM=-19 M=$(TOP) MO=$(MODOUT)
+KMAKE       = $(MAKE) -C $(KOBJ) LLVM=-19 M=$(TOP) MO=$(MODOUT) $(if $(TRACE),DAXCOW_TRACE=y)
 CLIPPY     ?=
 
 .PHONY: all deps kernel module host-test guest-test check demo bench bench-profile soak fstests fstests-report check-failure clean distclean fmt

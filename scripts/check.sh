@@ -5,7 +5,9 @@
 #   3. lint: rustfmt, clippy, checkpatch --strict, SAFETY comments
 #   4. pipeline self-tests (runner status, timeout and kernel-report detection; broken patch;
 #      missing package) and the fstests runner's self-tests (fake tree and guest)
-#   5. guest tests in one boot with daxcow loaded (tests/guest/run-all.sh)
+#   5. guest tests in one boot with daxcow loaded (tests/guest/run-all.sh), then again in one
+#      boot with the module's persistence-trace build (make module TRACE=1), where every
+#      operation's stores are checked against the x86 persistence model
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -42,6 +44,7 @@ tally() {
 step "make deps" make -s deps
 step "make kernel" make -s kernel
 step "make module" make -s module
+step "make module TRACE=1" make -s module TRACE=1
 
 echo "== host tests"
 bash scripts/host-test.sh > build/check-host.log 2>&1
@@ -88,6 +91,19 @@ rc=${PIPESTATUS[0]}
 tally build/check-guest.log
 if [ "$rc" != 0 ] && ! grep -q '^FAIL: ' build/check-guest.log; then
 	echo "FAIL: guest run ended with status $rc"
+	failed=$((failed + 1))
+fi
+
+echo "== guest tests (the module's persistence-trace build)"
+qemu/run --trace --timeout $guest_timeout -- tests/guest/run-all.sh 2>&1 | tee build/check-guest-trace.log
+rc=${PIPESTATUS[0]}
+tally build/check-guest-trace.log
+if [ "$rc" != 0 ] && ! grep -q '^FAIL: ' build/check-guest-trace.log; then
+	echo "FAIL: trace-build guest run ended with status $rc"
+	failed=$((failed + 1))
+fi
+if ! grep -qx 'persistence violations: 0' build/check-guest-trace.log; then
+	echo "FAIL: the trace-build run did not report 'persistence violations: 0'"
 	failed=$((failed + 1))
 fi
 summary

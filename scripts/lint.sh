@@ -17,10 +17,10 @@ result "rustfmt --check" $?
 
 # Clippy runs as the module compiles: force a recompile of the Rust object.
 touch src/daxcow_main.rs
-make -s module CLIPPY=1 >"$out" 2>&1
+{ make -s module CLIPPY=1 && make -s module CLIPPY=1 TRACE=1; } >"$out" 2>&1
 st=$?
 grep -qE '^(warning|error)' "$out" && st=1
-result "clippy (make module CLIPPY=1)" $st
+result "clippy (make module CLIPPY=1, and TRACE=1)" $st
 touch src/daxcow_main.rs
 
 st=0
@@ -50,3 +50,19 @@ result "every unsafe block has a SAFETY comment" $st
 } >"$out"
 [ -s "$out" ] && st=1 || st=0
 result "bindings and C helpers only in the abstraction files" $st
+
+# The persistence trace is compiled out of the default module: no symbol of src/persist.rs in
+# it (and there are some in the trace build, so this check can fail).
+if [ -f build/module-default-trace/daxcow.ko ] && [ -f build/module-default/daxcow.ko ]; then
+	{
+		n=$(nm build/module-default/daxcow.ko | grep -c '7persist')
+		t=$(nm build/module-default-trace/daxcow.ko | grep -c '7persist')
+		echo "persistence-trace symbols: default build $n, trace build $t"
+		[ "$n" = 0 ] && [ "$t" -gt 0 ]
+	} >"$out" 2>&1
+	st=$?
+else
+	echo "no default or trace build of the module (make module; make module TRACE=1)" >"$out"
+	st=1
+fi
+result "the default module has no persistence-trace code" $st

@@ -16,6 +16,8 @@
 //! Pmem is reached through raw pointers only, never through Rust references: other CPUs (user
 //! mappings, other file operations) may access the same memory, as with I/O memory.
 
+#[cfg(daxcow_trace)]
+use core::cell::RefCell;
 use core::{
     marker::PhantomData,
     ptr::{self, NonNull},
@@ -37,9 +39,31 @@ use crate::{
     iomap::Iomap,
     mcsafe::{self, BLOCK, LINE}, //
 };
+#[cfg(daxcow_trace)]
+use crate::{
+    persist::{Event, Trace},
+    stats::{self, Stat},
+};
+
+/// Events one operation may record in the trace build: a copy or zero records at most seven
+/// (two cached edges, the non-temporal lines, a fence, two write-backs, the final fence) per
+/// piece, and a piece is a device-mapper target or less.
+#[cfg(daxcow_trace)]
+const TRACE_EVENTS: usize = 64;
+
+/// Records `$event` in the trace of the operation `$dst` belongs to; nothing in the default
+/// build, where the statement (and the event's construction) is compiled out.
+macro_rules! trace_event {
+    ($dst:expr, $event:expr) => {
+        #[cfg(daxcow_trace)]
+        $dst.guard.record($event);
+    };
+}
 
 /// A held `dax_read_lock()`: while it lives, no dax device that was live when it was taken is
-/// killed, so the kernel mappings of its pmem stay valid.
+/// killed, so the kernel mappings of its pmem stay valid.  It is also the scope of one engine
+/// operation: in the trace build it records every store to pmem made under it and checks, when
+/// dropped, that each one is durable (`src/persist.rs`).
 ///
 /// # Invariants
 ///
@@ -47,24 +71,49 @@ use crate::{
 /// exactly once, when the guard is dropped (the guard is not [`Send`], so in the same task).
 pub(crate) struct DaxReadGuard {
     id: c_int,
+    #[cfg(daxcow_trace)]
+    op: &'static str,
+    #[cfg(daxcow_trace)]
+    trace: RefCell<Trace<TRACE_EVENTS>>,
     _not_send: NotThreadSafe,
 }
 
 impl DaxReadGuard {
-    /// Takes `dax_read_lock()`.
-    pub(crate) fn new() -> Self {
+    /// Takes `dax_read_lock()` for the operation `op` (named in the trace build's reports).
+    #[cfg_attr(not(daxcow_trace), allow(unused_variables))]
+    pub(crate) fn new(op: &'static str) -> Self {
         // SAFETY: dax_read_lock() has no precondition.
         let id = unsafe { bindings::dax_read_lock() };
         // INVARIANT: `id` was just returned by dax_read_lock(); `drop` releases it once.
         DaxReadGuard {
             id,
+            #[cfg(daxcow_trace)]
+            op,
+            #[cfg(daxcow_trace)]
+            trace: RefCell::new(Trace::new()),
             _not_send: NotThreadSafe,
         }
+    }
+
+    /// Records `event` of this operation (trace build only).
+    #[cfg(daxcow_trace)]
+    fn record(&self, event: Event) {
+        self.trace.borrow_mut().record(event);
     }
 }
 
 impl Drop for DaxReadGuard {
     fn drop(&mut self) {
+        #[cfg(daxcow_trace)]
+        {
+            let op = self.op;
+            let n = self.trace.borrow().check(|v| {
+                pr_err!("persistence violation in {}: {:#x?}\n", op, v);
+            });
+            if n > 0 {
+                stats::add(Stat::PersistenceViolations, n as u64);
+            }
+        }
         // SAFETY: by the type invariant `id` came from dax_read_lock() in this task and has not
         // been released.
         unsafe { bindings::dax_read_unlock(self.id) }
@@ -178,13 +227,21 @@ impl<'g> PmemSpan<'g> {
 }
 
 /// The destination of a copy: pmem the engine stores to, the new blocks of a copy-on-write.
+/// Every store through it is written back, and when it is dropped after a store it fences, so
+/// whatever the engine stored is durable before the operation returns.
 ///
 /// # Invariants
 ///
 /// The span's invariants, and the bytes are the destination of the operation the engine is
 /// carrying out: `fs/dax.c` mapped them for it, or the engine mapped them from the extent
-/// `fs/dax.c` gave it as the destination.
-pub(crate) struct PmemDst<'g>(PmemSpan<'g>);
+/// `fs/dax.c` gave it as the destination.  `stored` is true once anything was stored through
+/// it.
+pub(crate) struct PmemDst<'g> {
+    span: PmemSpan<'g>,
+    stored: bool,
+    #[cfg(daxcow_trace)]
+    guard: &'g DaxReadGuard,
+}
 
 impl<'g> PmemDst<'g> {
     /// Maps up to `len` bytes of the destination extent `iomap` from file offset `pos`, under
@@ -195,8 +252,14 @@ impl<'g> PmemDst<'g> {
         pos: u64,
         len: u64,
     ) -> Result<Self> {
-        // INVARIANT: the caller maps the extent it was given as the destination.
-        Ok(PmemDst(PmemSpan::map(guard, iomap, pos, len)?))
+        // INVARIANT: the caller maps the extent it was given as the destination; nothing stored
+        // yet.
+        Ok(PmemDst {
+            span: PmemSpan::map(guard, iomap, pos, len)?,
+            stored: false,
+            #[cfg(daxcow_trace)]
+            guard,
+        })
     }
 
     /// The destination `fs/dax.c` mapped itself and passed in a copy-around request.
@@ -205,7 +268,9 @@ impl<'g> PmemDst<'g> {
     ///
     /// `[addr, addr + len)` must be kernel-mapped pmem of `dax_dev`, as its driver mapped it,
     /// and stay mapped for `'g`; no Rust reference to it may exist.
+    #[cfg_attr(not(daxcow_trace), allow(unused_variables))]
     pub(crate) unsafe fn from_raw(
+        guard: &'g DaxReadGuard,
         addr: *mut u8,
         len: usize,
         dax_dev: *mut bindings::dax_device,
@@ -218,17 +283,22 @@ impl<'g> PmemDst<'g> {
         (addr.as_ptr() as usize).checked_add(len).ok_or(EINVAL)?;
         // INVARIANT: the caller vouches for the mapping and its lifetime; the length is
         // non-zero, at most isize::MAX, and does not wrap (checked above).
-        Ok(PmemDst(PmemSpan {
-            addr,
-            len,
-            dax_dev,
-            _mapped: PhantomData,
-        }))
+        Ok(PmemDst {
+            span: PmemSpan {
+                addr,
+                len,
+                dax_dev,
+                _mapped: PhantomData,
+            },
+            stored: false,
+            #[cfg(daxcow_trace)]
+            guard,
+        })
     }
 
     /// Bytes mapped.
     pub(crate) fn len(&self) -> usize {
-        self.0.len
+        self.span.len
     }
 
     /// Copies `n` bytes from `src` at `src_off` into this span at `off`, durably: a poisoned
@@ -245,7 +315,7 @@ impl<'g> PmemDst<'g> {
         src_off: usize,
         n: usize,
     ) -> Result {
-        let dst = self.0.range(off, n)?;
+        let dst = self.span.range(off, n)?;
         let from = src.range(src_off, n)?;
         if n == 0 {
             return Ok(());
@@ -259,22 +329,31 @@ impl<'g> PmemDst<'g> {
         let lines = (n - lead) / LINE;
         let bulk_end = lead + lines * LINE;
         let tail = n - bulk_end;
+        self.stored = true;
+        trace_event!(self, Event::Cached(d, d + lead));
+        trace_event!(self, Event::NonTemporal(d + lead, d + bulk_end));
+        trace_event!(self, Event::Fence);
+        trace_event!(self, Event::Cached(d + bulk_end, d + n));
         // SAFETY: `[dst, dst + n)` and `[from, from + n)` are inside their spans (checked by
         // `range`), so readable and writable pmem for the spans' lifetimes, and they do not
         // overlap (checked above); every piece below lies inside them as
         // `lead <= bulk_end <= n`.
-        unsafe {
-            copy_mc_edge(dst, from, lead)?;
-            mcsafe::copy_lines_nt(dst.add(lead), from.add(lead), lines)?;
-            copy_mc_edge(dst.add(bulk_end), from.add(bulk_end), tail)?;
-        }
+        let copied = unsafe {
+            copy_mc_edge(dst, from, lead)
+                .and_then(|()| mcsafe::copy_lines_nt(dst.add(lead), from.add(lead), lines))
+                .and_then(|()| copy_mc_edge(dst.add(bulk_end), from.add(bulk_end), tail))
+        };
+        // Whatever was stored before a poisoned line is written back too.
         self.write_back(off, lead)?;
-        self.write_back(off + bulk_end, tail)
+        self.write_back(off + bulk_end, tail)?;
+        copied
     }
 
     /// Zeroes `n` bytes at `off` and writes them back.
     pub(crate) fn zero(&mut self, off: usize, n: usize) -> Result {
-        let dst = self.0.range(off, n)?;
+        let dst = self.span.range(off, n)?;
+        self.stored = true;
+        trace_event!(self, Event::Cached(dst as usize, dst as usize + n));
         // SAFETY: `[dst, dst + n)` is inside the span (checked), writable pmem.
         unsafe { ptr::write_bytes(dst, 0, n) };
         self.write_back(off, n)
@@ -286,12 +365,35 @@ impl<'g> PmemDst<'g> {
         if n == 0 {
             return Ok(());
         }
-        let at = self.0.range(off, n)?;
+        let at = self.span.range(off, n)?;
+        // dax_flush() skips the write-back on a device whose driver says the CPU cache is
+        // inside its persistence domain; the model then counts the bytes as written back.
+        trace_event!(self, Event::WriteBack(at as usize, at as usize + n));
         // SAFETY: `[at, at + n)` is pmem of `dax_dev` mapped by this span (checked); dax_flush()
         // only issues cache write-backs for the range.
-        unsafe { bindings::dax_flush(self.0.dax_dev.as_ptr(), at.cast(), n) };
+        unsafe { bindings::dax_flush(self.span.dax_dev.as_ptr(), at.cast(), n) };
         Ok(())
     }
+}
+
+impl Drop for PmemDst<'_> {
+    fn drop(&mut self) {
+        if self.stored {
+            // Orders the non-temporal stores and the cache write-backs before anything the
+            // caller does next: the bytes are durable before the operation returns, which is
+            // what a MAP_SYNC fault, whose application fences only its own stores, needs.
+            sfence();
+            trace_event!(self, Event::Fence);
+        }
+    }
+}
+
+/// `sfence`: every earlier store and cache write-back of this CPU is globally visible (and, for
+/// pmem, in the persistence domain) before any later store.
+fn sfence() {
+    // SAFETY: `sfence` has no operands and touches no memory or register; as an asm block
+    // without `nomem` it is also a compiler barrier, so no store moves across it.
+    unsafe { core::arch::asm!("sfence", options(nostack, preserves_flags)) };
 }
 
 /// Zeroes to compare against when only one side has data.

@@ -20,7 +20,7 @@ use kernel::{
 };
 
 use crate::{
-    dax::PmemDst,
+    dax::{DaxReadGuard, PmemDst},
     engine,
     extent::ExtentKind,
     iomap::{Iomap, IomapIter},
@@ -88,11 +88,15 @@ impl<'a> CopyRequest<'a> {
     ///
     /// # Safety
     ///
-    /// `copy` must point to a request that stays valid for `'a`, with the contract of
+    /// `copy` must point to a request that stays valid for `'a` (the lifetime of `guard`, the
+    /// operation's scope), with the contract of
     /// `struct dax_cow_copy`: `dst` (and `srcmap` for a mapped source) point to the iomaps of
     /// a walk whose inode's mapping is stable for `'a`, and `[daddr, daddr + dlen)` is pmem of
     /// `dst`'s dax device that the driver mapped and that stays mapped for `'a`.
-    pub(crate) unsafe fn from_raw(copy: *const bindings::dax_cow_copy) -> Result<Self> {
+    pub(crate) unsafe fn from_raw(
+        copy: *const bindings::dax_cow_copy,
+        guard: &'a DaxReadGuard,
+    ) -> Result<Self> {
         // SAFETY: the caller guarantees `copy` points to a valid request for 'a.
         let copy = unsafe { copy.as_ref() }.ok_or(EINVAL)?;
         let caller = match copy.caller {
@@ -134,7 +138,7 @@ impl<'a> CopyRequest<'a> {
         let (daddr, dax_dev) = (copy.daddr.cast(), dst_map.as_raw().dax_dev);
         // SAFETY: `[daddr, daddr + dlen)` is pmem of the destination's dax device, mapped by
         // its driver for 'a (the caller's guarantee).
-        let dst = unsafe { PmemDst::from_raw(daddr, copy.dlen, dax_dev)? };
+        let dst = unsafe { PmemDst::from_raw(guard, daddr, copy.dlen, dax_dev)? };
         // INVARIANT: `daddr` is the new extent at round_down(pos, align) by struct
         // dax_cow_copy's contract; the source kind, `len` and `align` were checked above.
         Ok(CopyRequest {
@@ -192,10 +196,11 @@ fn errno_of(r: Result) -> c_int {
 /// Called by `fs/dax.c` only, with the contract of `struct dax_cow_copy` for the duration of
 /// the call.
 unsafe extern "C" fn copy_around_c(copy: *const bindings::dax_cow_copy) -> c_int {
+    let guard = DaxReadGuard::new("copy around");
     // SAFETY: fs/dax.c passes a request that is valid, with its extents and destination
-    // mapping, for the whole call, which outlives the request value.
-    let request = unsafe { CopyRequest::from_raw(copy) };
-    errno_of(request.and_then(engine::copy_around))
+    // mapping, for the whole call, which outlives both `guard` and the request value.
+    let request = unsafe { CopyRequest::from_raw(copy, &guard) };
+    errno_of(request.and_then(|r| engine::copy_around(r, &guard)))
 }
 
 /// `->unshare_copy` of the engine table.

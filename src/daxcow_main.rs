@@ -21,6 +21,9 @@ mod cow_plan;
 mod extent;
 #[allow(unreachable_pub)]
 mod lockstep;
+#[cfg(daxcow_trace)]
+#[allow(unreachable_pub)]
+mod persist;
 
 // The abstractions over the C the engine uses: the only modules that call `bindings` or the
 // module's C helpers (with the `extern "C"` trampolines in `dax_cow`).

@@ -37,7 +37,7 @@ fn to_usize(n: u64) -> Result<usize> {
 /// path maps the span piece by piece (a device-mapper target may end inside it) and asks again
 /// for each piece with the position advanced, so the rest is filled on a later call.  The
 /// source is mapped in pieces as its device maps it.
-pub(crate) fn copy_around(mut request: CopyRequest<'_>) -> Result {
+pub(crate) fn copy_around(mut request: CopyRequest<'_>, guard: &DaxReadGuard) -> Result {
     let caller = request.caller();
     let (pos, len, align) = (request.pos(), request.len(), request.align());
     let plan = if caller == Caller::Write {
@@ -48,7 +48,6 @@ pub(crate) fn copy_around(mut request: CopyRequest<'_>) -> Result {
     .map_err(|_| EINVAL)?;
     stats::add(caller.stat(), 1);
 
-    let guard = DaxReadGuard::new();
     let (source, dst) = request.source_and_dst();
     let mapped = dst.len() as u64;
     // Only the write path comes back for the rest of a span mapped in part; the zero and fault
@@ -58,7 +57,7 @@ pub(crate) fn copy_around(mut request: CopyRequest<'_>) -> Result {
     }
     for r in plan.fill_ranges_within(mapped) {
         match source {
-            Source::Mapped(src) => copy_from_extent(&guard, src, plan.span_start, r, dst)?,
+            Source::Mapped(src) => copy_from_extent(guard, src, plan.span_start, r, dst)?,
             Source::Hole | Source::Unwritten => {
                 let n = r.end - r.start;
                 dst.zero(to_usize(r.start)?, to_usize(n)?)?;
@@ -95,7 +94,7 @@ fn copy_from_extent(
 /// either stops it with an error and nothing past the bad block is touched.
 pub(crate) fn unshare_copy(dst: &Iomap<'_>, src: &Iomap<'_>, pos: u64, len: u64) -> Result {
     stats::add(Stat::Unshares, 1);
-    let guard = DaxReadGuard::new();
+    let guard = DaxReadGuard::new("unshare");
     let end = pos.checked_add(len).ok_or(EINVAL)?;
     let mut at = pos;
     while at < end {
@@ -123,7 +122,7 @@ fn map_for_compare<'a: 'g, 'g>(
 
 /// Compares up to `pair.len` bytes of a pair under `rule`, as much as both sides can be mapped.
 fn compare_pair(pair: &Pair<Iomap<'_>>, rule: PairRule) -> Result<DataOutcome> {
-    let guard = DaxReadGuard::new();
+    let guard = DaxReadGuard::new("dedupe compare");
     let src = match rule {
         PairRule::DestMustBeZero => None,
         _ => Some(map_for_compare(

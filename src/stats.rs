@@ -38,10 +38,17 @@ pub(crate) enum Stat {
     Mismatches,
     /// Operations that returned an error.
     Errors,
+    /// Stored byte ranges not durable when their operation ended (trace build only).
+    #[cfg(daxcow_trace)]
+    PersistenceViolations,
 }
 
 /// Number of counters.
+#[cfg(not(daxcow_trace))]
 pub(crate) const NR_STATS: usize = Stat::Errors as usize + 1;
+/// Number of counters.
+#[cfg(daxcow_trace)]
+pub(crate) const NR_STATS: usize = Stat::PersistenceViolations as usize + 1;
 
 struct Names([*const u8; NR_STATS]);
 // SAFETY: the pointers refer to immutable string literals with 'static lifetime.
@@ -62,6 +69,8 @@ static NAMES: Names = Names([
     c"bytes_compared".to_bytes_with_nul().as_ptr(),
     c"mismatches".to_bytes_with_nul().as_ptr(),
     c"errors".to_bytes_with_nul().as_ptr(),
+    #[cfg(daxcow_trace)]
+    c"persistence_violations".to_bytes_with_nul().as_ptr(),
 ]);
 
 /// Adds `n` to `stat` on this CPU: no lock, no shared cache line.

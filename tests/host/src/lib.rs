@@ -12,3 +12,6 @@ pub mod compare;
 
 #[path = "../../../src/lockstep.rs"]
 pub mod lockstep;
+
+#[path = "../../../src/persist.rs"]
+pub mod persist;
