@@ -108,7 +108,7 @@ impl Drop for DaxReadGuard {
         {
             let op = self.op;
             let n = self.trace.borrow().check(|v| {
-                pr_err!("persistence violation in {}: {:#x?}\n", op, v);
+                pr_err!("persistence violation in {}: {:x?}\n", op, v);
             });
             if n > 0 {
                 stats::add(Stat::PersistenceViolations, n as u64);
@@ -458,4 +458,99 @@ unsafe fn copy_mc_edge(dst: *mut u8, src: *const u8, len: usize) -> Result {
         return Err(EIO);
     }
     Ok(())
+}
+
+/// The machine-check recovery path, executed: every machine-check-safe loop reads a source whose
+/// next page is unmapped (the guard page after a one-page vmalloc area).  The load that touches
+/// it takes a page fault, and the exception-table entry that serves a machine check on that load
+/// (`EX_TYPE_DEFAULT_MCE_SAFE`, handled by `ex_handler_default()` for any trap) resumes at the
+/// loop's fixup: no oops, `EIO` returned, and what came before the bad line done as documented.
+#[kunit_tests(daxcow_recovery)]
+mod recovery {
+    use kernel::{
+        alloc::{flags::GFP_KERNEL, KVec, VVec},
+        bindings,
+        error::code::EIO,
+    };
+
+    use super::copy_mc_edge;
+    use crate::mcsafe::{copy_lines_nt, first_diff_block, BLOCK, LINE as CACHE_LINE};
+
+    const PAGE: usize = 4096;
+
+    /// One vmalloc'd page of `byte`: the page after it is the area's unmapped guard page.
+    fn page_before_a_hole(byte: u8) -> VVec<u8> {
+        let v = VVec::from_elem(byte, PAGE, GFP_KERNEL).expect("vmalloc one page");
+        assert_eq!(v.as_ptr() as usize % PAGE, 0);
+        v
+    }
+
+    #[test]
+    fn compare_fails_with_eio_at_an_unmapped_line() {
+        let page = page_before_a_hole(0x5a);
+        let other = [0x5au8; 4 * BLOCK];
+        // SAFETY: the last 64 bytes of the page are readable, and the loads past them fault
+        // into the loop's exception-table fixup; `other` holds four blocks.
+        let near_end = unsafe { page.as_ptr().add(PAGE - 2 * BLOCK) };
+        // The two blocks before the hole compare equal.
+        // SAFETY: as above, two blocks stay inside the page.
+        assert_eq!(
+            unsafe { first_diff_block(near_end, other.as_ptr(), 2) },
+            Ok(2)
+        );
+        // SAFETY: as above: the third block is unmapped.
+        assert_eq!(
+            unsafe { first_diff_block(near_end, other.as_ptr(), 4) },
+            Err(EIO)
+        );
+        // A difference before the bad line is found without reading it.
+        let mut differ = [0x5au8; 4 * BLOCK];
+        differ[BLOCK + 3] = 0;
+        // SAFETY: as above.
+        assert_eq!(
+            unsafe { first_diff_block(near_end, differ.as_ptr(), 4) },
+            Ok(1)
+        );
+    }
+
+    #[test]
+    fn line_copy_fails_with_eio_and_keeps_the_lines_before() {
+        let page = page_before_a_hole(0x5a);
+        let mut dst = KVec::from_elem(0u8, 3 * CACHE_LINE, GFP_KERNEL).expect("kmalloc");
+        // SAFETY: one line before the end of the page is readable; the next load faults into
+        // the fixup (which also fences); `dst` holds three lines and does not overlap it.
+        let r = unsafe { copy_lines_nt(dst.as_mut_ptr(), page.as_ptr().add(PAGE - CACHE_LINE), 3) };
+        assert_eq!(r, Err(EIO));
+        assert!(dst[..CACHE_LINE].iter().all(|&b| b == 0x5a));
+        assert!(dst[CACHE_LINE..].iter().all(|&b| b == 0));
+    }
+
+    #[test]
+    fn edge_copy_fails_with_eio_and_keeps_the_bytes_before() {
+        // copy_mc_to_kernel() recovers only through copy_mc_fragile() or, with ERMS,
+        // copy_mc_enhanced_fast_string(); otherwise it is a plain memcpy() that would oops.
+        // SAFETY: boot_cpu_data is written once during boot, before any module loads.
+        let caps = unsafe {
+            (*core::ptr::addr_of!(bindings::boot_cpu_data))
+                .__bindgen_anon_3
+                .x86_capability
+        };
+        let erms = bindings::X86_FEATURE_ERMS as usize;
+        if caps[erms / 32] & (1 << (erms % 32)) == 0 {
+            kernel::pr_info!("edge copy recovery: skipped, no ERMS\n");
+            return;
+        }
+        // KASAN checks the range before copy_mc_to_kernel() copies and would report the guard.
+        if cfg!(CONFIG_KASAN) {
+            kernel::pr_info!("edge copy recovery: skipped under KASAN\n");
+            return;
+        }
+        let page = page_before_a_hole(0x5a);
+        let mut dst = [0u8; 32];
+        // SAFETY: 16 bytes before the end of the page are readable, the rest faults into
+        // copy_mc_to_kernel()'s fixup; `dst` holds 32 bytes.
+        let r = unsafe { copy_mc_edge(dst.as_mut_ptr(), page.as_ptr().add(PAGE - 16), 32) };
+        assert_eq!(r, Err(EIO));
+        assert!(dst[..16].iter().all(|&b| b == 0x5a));
+    }
 }

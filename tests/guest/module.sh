@@ -14,6 +14,8 @@ check "load message names the kernel it was built for" \
 	bash -c "dmesg | grep -q 'daxcow [0-9.]* loaded (built for Linux $release)'"
 # The module's KUnit suite runs when it loads (CONFIG_KUNIT): all pass, none fail.
 check "KUnit suite daxcow ran and passed" bash -c "dmesg | grep -qE '# daxcow: pass:[1-9][0-9]* fail:0 '"
+check "KUnit suite daxcow_recovery (machine-check fixups, run on page faults) ran and passed" \
+	bash -c "dmesg | grep -qE '# daxcow_recovery: pass:[1-9][0-9]* fail:0 '"
 check "KUnit: no test reported not ok" bash -c "! dmesg | grep -q 'not ok '"
 check "engine registered with fs/dax.c" bash -c "dmesg | grep -q 'copy-on-write engine daxcow registered'"
 check "modinfo: license GPL" bash -c "modinfo -F license '$ko' | grep -qx GPL"
