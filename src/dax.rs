@@ -489,28 +489,23 @@ mod recovery {
     fn compare_fails_with_eio_at_an_unmapped_line() {
         let page = page_before_a_hole(0x5a);
         let other = [0x5au8; 4 * BLOCK];
-        // SAFETY: the last 64 bytes of the page are readable, and the loads past them fault
-        // into the loop's exception-table fixup; `other` holds four blocks.
+        // SAFETY: `PAGE - 2 * BLOCK` is inside the page.
         let near_end = unsafe { page.as_ptr().add(PAGE - 2 * BLOCK) };
         // The two blocks before the hole compare equal.
-        // SAFETY: as above, two blocks stay inside the page.
-        assert_eq!(
-            unsafe { first_diff_block(near_end, other.as_ptr(), 2) },
-            Ok(2)
-        );
-        // SAFETY: as above: the third block is unmapped.
-        assert_eq!(
-            unsafe { first_diff_block(near_end, other.as_ptr(), 4) },
-            Err(EIO)
-        );
+        // SAFETY: the two blocks at `near_end` are the last 64 bytes of the page, and `other`
+        // holds four blocks.
+        let inside = unsafe { first_diff_block(near_end, other.as_ptr(), 2) };
+        assert_eq!(inside, Ok(2));
+        // SAFETY: as above for the first two blocks; the loads of the third, in the unmapped
+        // guard page, fault into the loop's exception-table fixup.
+        let across = unsafe { first_diff_block(near_end, other.as_ptr(), 4) };
+        assert_eq!(across, Err(EIO));
         // A difference before the bad line is found without reading it.
         let mut differ = [0x5au8; 4 * BLOCK];
         differ[BLOCK + 3] = 0;
-        // SAFETY: as above.
-        assert_eq!(
-            unsafe { first_diff_block(near_end, differ.as_ptr(), 4) },
-            Ok(1)
-        );
+        // SAFETY: as above; the loop stops at block 1 and never loads from the guard page.
+        let before = unsafe { first_diff_block(near_end, differ.as_ptr(), 4) };
+        assert_eq!(before, Ok(1));
     }
 
     #[test]
