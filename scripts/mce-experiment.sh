@@ -19,7 +19,11 @@ echo MCE-READY
 for i in $(seq 200); do xfs_io -c "dedupe /mnt/mce/a 0 0 256m" /mnt/mce/b >/dev/null; done
 echo MCE-LOOP-DONE'
 for e in $engines; do
-	opt=(); [ "$e" = c ] && opt=(--no-module)
+	# One CPU, so the exception lands on the CPU running the compare; an Intel vendor, so the
+	# kernel takes its Intel severity path (TCG's max CPU otherwise reports AMD, and an AMD
+	# CPU without SUCCOR makes every uncorrected error fatal).
+	export DAXCOW_QEMU_CPU=${DAXCOW_QEMU_CPU:-max,vendor=GenuineIntel}
+	opt=(--cpus 1); [ "$e" = c ] && opt+=(--no-module)
 	out=build/mce-$e.log
 	qemu/run "${opt[@]}" --timeout 300 -- bash -c "$guest" > "$out" 2>&1 &
 	pid=$!

@@ -45,11 +45,12 @@ use crate::{
     stats::{self, Stat},
 };
 
-/// Events one operation may record in the trace build: a copy or zero records at most seven
-/// (two cached edges, the non-temporal lines, a fence, two write-backs, the final fence) per
-/// piece, and a piece is a device-mapper target or less.
+/// Events one operation may record in the trace build: a copy records at most six per piece
+/// (two cached edges, the non-temporal lines, their fence, two write-backs) and one fence per
+/// destination, and a piece is a device-mapper target or less.  40 events are about 1 KiB of
+/// the trace build's stack; an operation with more reports an overflow, never a silent pass.
 #[cfg(daxcow_trace)]
-const TRACE_EVENTS: usize = 64;
+const TRACE_EVENTS: usize = 40;
 
 /// Records `$event` in the trace of the operation `$dst` belongs to; nothing in the default
 /// build, where the statement (and the event's construction) is compiled out.
@@ -330,19 +331,30 @@ impl<'g> PmemDst<'g> {
         let bulk_end = lead + lines * LINE;
         let tail = n - bulk_end;
         self.stored = true;
-        trace_event!(self, Event::Cached(d, d + lead));
-        trace_event!(self, Event::NonTemporal(d + lead, d + bulk_end));
-        trace_event!(self, Event::Fence);
-        trace_event!(self, Event::Cached(d + bulk_end, d + n));
+        // Each step is recorded after it ran, with what it stored, so the trace is what
+        // happened: a copy stopped by a poisoned line records no later step.
         // SAFETY: `[dst, dst + n)` and `[from, from + n)` are inside their spans (checked by
         // `range`), so readable and writable pmem for the spans' lifetimes, and they do not
-        // overlap (checked above); every piece below lies inside them as
-        // `lead <= bulk_end <= n`.
-        let copied = unsafe {
-            copy_mc_edge(dst, from, lead)
-                .and_then(|()| mcsafe::copy_lines_nt(dst.add(lead), from.add(lead), lines))
-                .and_then(|()| copy_mc_edge(dst.add(bulk_end), from.add(bulk_end), tail))
-        };
+        // overlap (checked above); the head edge is their first `lead <= n` bytes.
+        let left = unsafe { copy_mc_bytes(dst, from, lead) };
+        trace_event!(self, Event::Cached(d, d + lead - left));
+        let mut copied = if left == 0 { Ok(()) } else { Err(EIO) };
+        if copied.is_ok() {
+            // SAFETY: as above; the lines are bytes `lead..bulk_end`, with `bulk_end <= n`.
+            copied = unsafe { mcsafe::copy_lines_nt(dst.add(lead), from.add(lead), lines) };
+            // Non-temporal stores up to a poisoned line at most (recorded whole: more stores
+            // can only make more violations), and the loop fences on both of its exits.
+            trace_event!(self, Event::NonTemporal(d + lead, d + bulk_end));
+            trace_event!(self, Event::Fence);
+        }
+        if copied.is_ok() {
+            // SAFETY: as above; the tail edge is bytes `bulk_end..n`.
+            let left = unsafe { copy_mc_bytes(dst.add(bulk_end), from.add(bulk_end), tail) };
+            trace_event!(self, Event::Cached(d + bulk_end, d + n - left));
+            if left != 0 {
+                copied = Err(EIO);
+            }
+        }
         // Whatever was stored before a poisoned line is written back too.
         self.write_back(off, lead)?;
         self.write_back(off + bulk_end, tail)?;
@@ -353,9 +365,9 @@ impl<'g> PmemDst<'g> {
     pub(crate) fn zero(&mut self, off: usize, n: usize) -> Result {
         let dst = self.span.range(off, n)?;
         self.stored = true;
-        trace_event!(self, Event::Cached(dst as usize, dst as usize + n));
         // SAFETY: `[dst, dst + n)` is inside the span (checked), writable pmem.
         unsafe { ptr::write_bytes(dst, 0, n) };
+        trace_event!(self, Event::Cached(dst as usize, dst as usize + n));
         self.write_back(off, n)
     }
 
@@ -366,12 +378,21 @@ impl<'g> PmemDst<'g> {
             return Ok(());
         }
         let at = self.span.range(off, n)?;
-        // dax_flush() skips the write-back on a device whose driver says the CPU cache is
-        // inside its persistence domain; the model then counts the bytes as written back.
-        trace_event!(self, Event::WriteBack(at as usize, at as usize + n));
         // SAFETY: `[at, at + n)` is pmem of `dax_dev` mapped by this span (checked); dax_flush()
         // only issues cache write-backs for the range.
         unsafe { bindings::dax_flush(self.span.dax_dev.as_ptr(), at.cast(), n) };
+        // dax_flush() writes nothing back on a device whose write cache is off (the platform
+        // says the CPU cache is inside its persistence domain): then the trace records nothing,
+        // and the cached bytes show as not written back.  Run the trace on a device with its
+        // write cache on (pmem's default).
+        #[cfg(daxcow_trace)]
+        {
+            // SAFETY: the span's dax device is live while the span is (type invariant).
+            if unsafe { bindings::dax_write_cache_enabled(self.span.dax_dev.as_ptr()) } {
+                self.guard
+                    .record(Event::WriteBack(at as usize, at as usize + n));
+            }
+        }
         Ok(())
     }
 }
@@ -446,18 +467,35 @@ unsafe fn equal_mc(x: *const u8, y: Option<*const u8>, len: usize) -> Result<boo
 ///
 /// # Safety
 ///
-/// `src` must be readable and `dst` writable for `len` bytes, and the ranges must not overlap.
+/// As for [`copy_mc_bytes`].
 unsafe fn copy_mc_edge(dst: *mut u8, src: *const u8, len: usize) -> Result {
-    if len == 0 {
-        return Ok(());
+    // SAFETY: the caller's guarantee.
+    match unsafe { copy_mc_bytes(dst, src, len) } {
+        0 => Ok(()),
+        _ => Err(EIO),
     }
-    let n = c_uint::try_from(len).map_err(|_| EINVAL)?;
+}
+
+/// `copy_mc_to_kernel()` of `len` bytes (an edge: less than a cache line, or a compare's
+/// tail): the number of bytes it did not copy, the first of them at a poisoned line.
+///
+/// # Safety
+///
+/// `dst` must be writable for `len` bytes; `src` must be readable for `len` bytes, or readable up
+/// to a point past which the loads fault (a poisoned line, an unmapped page) into
+/// `copy_mc_to_kernel()`'s exception-table fixup; the ranges must not overlap.
+unsafe fn copy_mc_bytes(dst: *mut u8, src: *const u8, len: usize) -> usize {
+    if len == 0 {
+        return 0;
+    }
+    // An edge is shorter than a cache line and a compare's tail than a block: the length
+    // always fits; a longer one is refused whole.
+    let Ok(n) = c_uint::try_from(len) else {
+        return len;
+    };
     // SAFETY: the caller's ranges; `n` is their length.
     let left = unsafe { bindings::copy_mc_to_kernel(dst.cast(), src.cast(), n) };
-    if left != 0 {
-        return Err(EIO);
-    }
-    Ok(())
+    usize::try_from(left).map_or(len, |l| l.min(len))
 }
 
 /// The machine-check recovery path, executed: every machine-check-safe loop reads a source whose
@@ -535,9 +573,10 @@ mod recovery {
             kernel::pr_info!("edge copy recovery: skipped, no ERMS\n");
             return;
         }
-        // KASAN checks the range before copy_mc_to_kernel() copies and would report the guard.
-        if cfg!(CONFIG_KASAN) {
-            kernel::pr_info!("edge copy recovery: skipped under KASAN\n");
+        // KASAN checks the range before copy_mc_to_kernel() copies; with KASAN_VMALLOC the
+        // guard page's shadow is poisoned and it would report it.
+        if cfg!(CONFIG_KASAN_VMALLOC) {
+            kernel::pr_info!("edge copy recovery: skipped under KASAN_VMALLOC\n");
             return;
         }
         let page = page_before_a_hole(0x5a);

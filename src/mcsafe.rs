@@ -30,7 +30,9 @@ macro_rules! mce_safe_loads {
 /// # Safety
 ///
 /// `a` and `b` must be readable for `blocks * BLOCK` bytes (pmem mapped under
-/// `dax_read_lock()`, or kernel memory), and must stay so for the duration of the call.
+/// `dax_read_lock()`, or kernel memory), or up to a point past which every load faults (a
+/// poisoned line, an unmapped page) into this function's exception-table fixup, and must stay so
+/// for the duration of the call.
 pub(crate) unsafe fn first_diff_block(a: *const u8, b: *const u8, blocks: usize) -> Result<usize> {
     let mut left = blocks;
     let mut failed: u32;
@@ -94,9 +96,10 @@ pub(crate) const LINE: usize = 64;
 ///
 /// # Safety
 ///
-/// `src` must be readable and `dst` writable for `lines * LINE` bytes (pmem mapped under
-/// `dax_read_lock()`, or kernel memory), the ranges must not overlap, and both must stay
-/// valid for the duration of the call.
+/// `dst` must be writable for `lines * LINE` bytes, `src` readable for as many or up to a point
+/// past which every load faults (a poisoned line, an unmapped page) into this function's
+/// exception-table fixup (pmem mapped under `dax_read_lock()`, or kernel memory), the ranges
+/// must not overlap, and both must stay valid for the duration of the call.
 pub(crate) unsafe fn copy_lines_nt(dst: *mut u8, src: *const u8, lines: usize) -> Result {
     let mut left = lines;
     let mut failed: u32;
