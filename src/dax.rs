@@ -495,7 +495,7 @@ unsafe fn copy_mc_bytes(dst: *mut u8, src: *const u8, len: usize) -> usize {
     };
     // SAFETY: the caller's ranges; `n` is their length.
     let left = unsafe { bindings::copy_mc_to_kernel(dst.cast(), src.cast(), n) };
-    usize::try_from(left).map_or(len, |l| l.min(len))
+    left.min(len)
 }
 
 /// The machine-check recovery path, executed: every machine-check-safe loop reads a source whose
