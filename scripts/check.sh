@@ -40,6 +40,32 @@ tally() {
 	passed=$((passed + p)); failed=$((failed + f))
 	echo "   ($p passed, $f failed)"
 }
+# declared SUITE: the checks tests/checks says SUITE prints at least.
+declared() { awk -v s="$1" '$1 == s { print $2 }' tests/checks; }
+# at_least SUITE COUNT: a failure when SUITE printed fewer checks than tests/checks declares.
+at_least() {
+	local want; want=$(declared "$1")
+	if [ -z "$want" ]; then
+		echo "FAIL: $1: not declared in tests/checks"; failed=$((failed + 1))
+	elif [ "$2" -lt "$want" ]; then
+		echo "FAIL: $1: printed $2 checks, tests/checks declares $want (a test dropped or cut short?)"
+		failed=$((failed + 1))
+	fi
+}
+# guest_counts LOG: each guest script of tests/checks ran in LOG (tests/guest/run-all.sh's
+# output, a "== SCRIPT" header per script) and printed at least its declared checks.
+guest_counts() {
+	local script n
+	for script in $(awk '$1 ~ /^guest\// { sub(/^guest\//, "", $1); print $1 }' tests/checks); do
+		n=$(awk -v h="== $script" '$0 == h { on = 1; seen = 1; next } /^== [^ ]+\.sh$/ { on = 0 }
+			on && /^(PASS|FAIL): / { n++ } END { print seen ? n + 0 : -1 }' "$1")
+		if [ "$n" = -1 ]; then
+			echo "FAIL: guest/$script: did not run (no '== $script' in $1)"; failed=$((failed + 1))
+		else
+			at_least "guest/$script" "$n"
+		fi
+	done
+}
 
 step "make deps" make -s deps
 step "make kernel" make -s kernel
@@ -52,15 +78,18 @@ tail -n 30 build/check-host.log | grep -E '^(test |host:)' | grep -v ' ok$' || t
 read -r p f < <(sed -n 's/^host: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' build/check-host.log)
 passed=$((passed + ${p:-0})); failed=$((failed + ${f:-1}))
 echo "   (${p:-0} passed, ${f:-1} failed)"
+at_least host $(( ${p:-0} + ${f:-0} ))
 
 echo "== lint"
 bash scripts/lint.sh 2>&1 | tee build/check-lint.log
 tally build/check-lint.log
+at_least lint "$(grep -c '^\(PASS\|FAIL\): ' build/check-lint.log)"
 
 echo "== pipeline self-tests"
 if [ "${PROFILE:-default}" = default ]; then
 	bash tests/pipeline-selftest.sh 2>&1 | tee build/check-pipeline.log
 	tally build/check-pipeline.log
+	at_least pipeline "$(grep -c '^\(PASS\|FAIL\): ' build/check-pipeline.log)"
 else
 	# They test the runner, not the kernel; on a debug kernel each boot takes minutes.
 	echo "   (skipped for PROFILE=$PROFILE)"
@@ -70,6 +99,7 @@ echo "== fstests runner self-tests"
 python3 tests/fstests-runner-selftest.py 2>&1 | tee build/check-fstests-runner.log
 rc=${PIPESTATUS[0]}
 tally build/check-fstests-runner.log
+at_least fstests-runner "$(grep -c '^\(PASS\|FAIL\): ' build/check-fstests-runner.log)"
 if [ "$rc" != 0 ] && ! grep -q '^FAIL: ' build/check-fstests-runner.log; then
 	echo "FAIL: fstests runner self-tests ended with status $rc"
 	failed=$((failed + 1))
@@ -89,6 +119,7 @@ guest_timeout=1200
 qemu/run --timeout $guest_timeout -- tests/guest/run-all.sh 2>&1 | tee build/check-guest.log
 rc=${PIPESTATUS[0]}
 tally build/check-guest.log
+guest_counts build/check-guest.log
 if [ "$rc" != 0 ] && ! grep -q '^FAIL: ' build/check-guest.log; then
 	echo "FAIL: guest run ended with status $rc"
 	failed=$((failed + 1))
@@ -98,6 +129,7 @@ echo "== guest tests (the module's persistence-trace build)"
 qemu/run --trace --timeout $guest_timeout -- tests/guest/run-all.sh 2>&1 | tee build/check-guest-trace.log
 rc=${PIPESTATUS[0]}
 tally build/check-guest-trace.log
+guest_counts build/check-guest-trace.log
 if [ "$rc" != 0 ] && ! grep -q '^FAIL: ' build/check-guest-trace.log; then
 	echo "FAIL: trace-build guest run ended with status $rc"
 	failed=$((failed + 1))

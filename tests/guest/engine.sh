@@ -26,6 +26,11 @@ fresh_pair() {
 
 mkfs_dax "$dev" "$mnt"
 check "daxcow counters are readable" test -r "$stats"
+# lib.sh's FIEMAP helpers count extents, not holes: two written blocks around a hole.
+xfs_io -f -c "pwrite -q 0 4096" -c "pwrite -q 8192 4096" -c fsync $mnt/holey
+check "FIEMAP helpers: a hole between two extents is not an extent" \
+	test "$(total_extents $mnt/holey)/$(shared_extents $mnt/holey)" = 2/0
+rm -f $mnt/holey
 
 # --- write(2) into a shared extent: head only, tail only, both, across extents ---
 fresh_pair w $((1 << 20))

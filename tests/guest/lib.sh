@@ -21,8 +21,10 @@ is_dax() {
 	[ -n "$attrs" ] && (( attrs & STATX_ATTR_DAX ))
 }
 
-# shared_extents FILE / total_extents FILE: counts from FIEMAP.
-fiemap_flags() { xfs_io -r -c 'fiemap -v' "$1" | awk 'NR > 2 && $2 != "hole" { print $NF }'; }
+# shared_extents FILE / total_extents FILE: counts from FIEMAP, holes left out.  `xfs_io fiemap
+# -v` prints "N: [START..END]: BLOCKS TOTAL FLAGS" per extent and "N: [START..END]: hole TOTAL"
+# per hole: the third field tells them apart.
+fiemap_flags() { xfs_io -r -c 'fiemap -v' "$1" | awk 'NR > 2 && $3 != "hole" { print $NF }'; }
 shared_extents() { local n=0 f; for f in $(fiemap_flags "$1"); do (( f & FIEMAP_EXTENT_SHARED )) && n=$((n + 1)); done; echo $n; }
 total_extents() { fiemap_flags "$1" | wc -l; }
 
