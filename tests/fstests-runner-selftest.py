@@ -58,13 +58,20 @@ def make_tree(root, built=True):
     return root
 
 
+CONSOLE_DIRS = []   # the fake guests' console logs, removed at the end
+
+
 class FakeGuest:
     """Stands in for run_boot.  plan[engine][test] is what the test does in a boot of that
     engine: pass (default), fail, notrun, die (the guest dies during it), hang (the watchdog
-    stops it), sigint (Ctrl-C arrives while it runs), raise (the runner itself fails).  An
-    action given as a list is used up one boot at a time (then the test passes)."""
+    stops it), panic (the kernel panics during it), report (it passes, but the kernel logs a
+    WARNING while it runs), sigint (Ctrl-C arrives while it runs), raise (the runner itself
+    fails).  An action given as a list is used up one boot at a time (then the test passes).
+    Each boot writes a console log as qemu/run keeps one, with fstests' "run fstests" lines."""
 
     def __init__(self, plan=None, boot_seconds=0.0):
+        self.console_dir = tempfile.mkdtemp(prefix="daxcow-fake-console.")
+        CONSOLE_DIRS.append(self.console_dir)
         self.plan = plan or {}
         self.boot_seconds = boot_seconds
         self.boots = []        # (engine, tests) per boot, in order
@@ -80,14 +87,32 @@ class FakeGuest:
         self.boots.append((engine, list(tests)))
         time.sleep(self.boot_seconds)
         got, running, status = {}, None, 0
+        label = "%s-%s-%03d" % (engine, section, boot_no)
+        os.makedirs(self.console_dir, exist_ok=True)
+        console = os.path.join(self.console_dir, label + ".console.log")
+        log = ["[    1.000000] Linux version 7.3.4 (fake)"]
         for t in tests:
             self.ran[(engine, t)] = self.ran.get((engine, t), 0) + 1
             a = self.action(engine, t)
             if a == "raise":
                 raise RuntimeError("planted runner failure at %s" % t)
-            if a in ("die", "hang", "sigint"):
+            log.append("[    2.000000] run fstests %s at 2026-11-26 07:00:00" % t)
+            if a == "report":
+                log += ["[    3.000000] ------------[ cut here ]------------",
+                        "[    3.000000] WARNING: fs/dax.c:1234 at planted_warning+0x10/0x20",
+                        "[    3.000000] Call Trace:"]
+                status = 126
+                a = "pass"
+            if a == "panic":
+                log += ["[    3.000000] BUG: kernel NULL pointer dereference, address: 0000000000000008",
+                        "[    3.000000] RIP: 0010:planted_oops+0x10/0x20",
+                        "[    3.000000] Kernel panic - not syncing: Fatal exception"]
+            if a == "hang":
+                log += ["[  903.000000] daxcow fstests watchdog: %s exceeded 900s" % t,
+                        "[  908.000000] sysrq: Show Blocked State"]
+            if a in ("die", "hang", "sigint", "panic"):
                 running = t
-                status = {"die": 1, "hang": 124, "sigint": 130}[a]
+                status = {"die": 125, "hang": 125, "sigint": 130, "panic": 125}[a]
                 if a == "sigint":
                     # What a Ctrl-C to the process group does: the signal reaches the runner's
                     # main thread while qemu/run, killed too, returns a nonzero status.
@@ -100,9 +125,11 @@ class FakeGuest:
                 rec["reason"] = "planted: output mismatch"
                 rec["diff"] = ["--- planted", "+++ planted.bad"]
             got[t] = rec
-        boot = {"label": "%s-%s-%03d" % (engine, section, boot_no), "engine": engine,
+        with open(console, "w") as f:
+            f.write("\n".join(log) + "\n")
+        boot = {"label": label, "engine": engine,
                 "section": section, "tests": len(tests), "finished": len(got),
-                "qemu_run_status": status, "seconds": 1, "console": None}
+                "qemu_run_status": status, "seconds": 1, "console": console}
         return got, running, boot
 
 
@@ -214,7 +241,7 @@ def case_clean_run(c):
 
 
 def case_rust_only_failure_fails_the_run(c):
-    c.expect("dax", "rust", ["generic/010 fail planted, listed"])
+    c.expect("dax", "rust", ["generic/010 fail:output planted, listed"])
     rc = c.run(FakeGuest({"rust": {"generic/010": "fail"}}))
     if rc != 1:
         return "status %r, wanted 1 (listed in expected/ but passes under C)" % rc
@@ -231,8 +258,8 @@ def case_failure_under_both(c):
         return "unlisted failure under both: status %r, wanted 1" % rc
     if "**NOT EXPECTED**" not in c.report():
         return "the unlisted failure is not marked in the report"
-    c.expect("dax", "rust", ["generic/011 fail planted, listed"])
-    c.expect("dax", "c", ["generic/011 fail planted, listed"])
+    c.expect("dax", "rust", ["generic/011 fail:output planted, listed"])
+    c.expect("dax", "c", ["generic/011 fail:output planted, listed"])
     rc = c.run(FakeGuest(plan))
     if rc != 0:
         return "failure under both, listed in expected/: status %r, wanted 0" % rc
@@ -343,8 +370,8 @@ def case_runner_error_stops_both_engines(c):
 
 
 def case_rerun_replaces_results(c):
-    c.expect("dax", "rust", ["generic/011 fail planted: outruns the watchdog"])
-    c.expect("dax", "c", ["generic/011 fail planted: outruns the watchdog"])
+    c.expect("dax", "rust", ["generic/011 fail:timeout planted: outruns the watchdog"])
+    c.expect("dax", "c", ["generic/011 fail:timeout planted: outruns the watchdog"])
     rc = c.run(FakeGuest({"rust": {"generic/011": "hang"}, "c": {"generic/011": "hang"}}))
     if rc != 0 or c.result("generic/011", "rust")["status"] != "fail":
         return "first run: status %r, generic/011 %r" % (rc, c.result("generic/011", "rust"))
@@ -365,6 +392,60 @@ def case_rerun_replaces_results(c):
     return None
 
 
+def case_panic_in_a_test_listed_as_timeout_fails(c):
+    # generic/011 is known to outrun the watchdog under both engines; under Rust it now
+    # panics instead, which the watchdog's listing must not hide.
+    c.expect("dax", "rust", ["generic/011 fail:timeout planted: outruns the watchdog"])
+    c.expect("dax", "c", ["generic/011 fail:timeout planted: outruns the watchdog"])
+    rc = c.run(FakeGuest({"rust": {"generic/011": "panic"}, "c": {"generic/011": "hang"}}))
+    if rc != 1:
+        return "status %r, wanted 1 (a panic in a test listed as a timeout)" % rc
+    got = c.result("generic/011", "rust")
+    if got.get("class") != "panic" or "Kernel panic" not in " ".join(got.get("kernel_log", [])) \
+            and "BUG:" not in " ".join(got.get("kernel_log", [])):
+        return "rust's generic/011: %r" % got
+    if c.result("generic/011", "c").get("class") != "timeout":
+        return "c's generic/011: %r" % c.result("generic/011", "c")
+    if "listed as `fail:timeout`, ended as `panic`" not in c.report():
+        return "the report does not say the listed timeout ended as a panic"
+    return None
+
+
+def case_kernel_report_fails_the_running_test(c):
+    rc = c.run(FakeGuest({"rust": {"generic/010": "report"}}), per_boot=7)
+    if rc != 1:
+        return "status %r, wanted 1 (a kernel WARNING during a test)" % rc
+    got = c.result("generic/010", "rust")
+    if got.get("status") != "fail" or got.get("class") != "report" or \
+            "WARNING: fs/dax.c" not in got.get("reason", ""):
+        return "generic/010 under rust: %r" % got
+    others = [t for t in ALL if t != "generic/010" and c.result(t, "rust")["status"] != "pass"]
+    if others:
+        return "the report was blamed on other tests too: %r" % others
+    return None
+
+
+def case_not_run_under_rust_only_fails(c):
+    c.expect("dax", "rust", ["generic/012 notrun:needs:planted planted, listed"])
+    rc = c.run(FakeGuest({"rust": {"generic/012": "notrun"}}))
+    if rc != 1:
+        return "status %r, wanted 1 (passes under C, not run under Rust)" % rc
+    if "| generic/012 | notrun | pass |" not in c.report():
+        return "the difference is not in the report"
+    return None
+
+
+def case_classes_of_lost_tests(c):
+    g = FakeGuest({"rust": {"generic/001": "die", "generic/010": "hang"},
+                   "c": {"generic/002": "panic"}})
+    c.run(g, per_boot=7)
+    got = {(t, e): (c.result(t, e) or {}).get("class")
+           for t, e in (("generic/001", "rust"), ("generic/010", "rust"), ("generic/002", "c"))}
+    want = {("generic/001", "rust"): "died", ("generic/010", "rust"): "timeout",
+            ("generic/002", "c"): "panic"}
+    return None if got == want else "classes %r, wanted %r" % (got, want)
+
+
 CASES = [
     ("refuses a missing or unbuilt tree, also through make", case_refuses_trees),
     ("selects the groups' tests in group order", case_selects_groups_in_order),
@@ -378,6 +459,10 @@ CASES = [
      case_resume_on_a_fresh_clone),
     ("a failing runner thread stops the other engine", case_runner_error_stops_both_engines),
     ("--rerun runs named tests again and replaces their results", case_rerun_replaces_results),
+    ("a panic inside a test listed as a timeout fails the run", case_panic_in_a_test_listed_as_timeout_fails),
+    ("a kernel report fails the test that was running, no other", case_kernel_report_fails_the_running_test),
+    ("passing under C and not run under Rust fails the run", case_not_run_under_rust_only_fails),
+    ("a test without a result is classed: died, timeout, panic", case_classes_of_lost_tests),
 ]
 
 
@@ -401,6 +486,8 @@ def main():
             if c is not None:
                 print("".join("  | " + l + "\n" for l in c.out.getvalue().splitlines()[-15:]),
                       end="")
+    for d in CONSOLE_DIRS:
+        shutil.rmtree(d, ignore_errors=True)
     return 1 if failed else 0
 
 
