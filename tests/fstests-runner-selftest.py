@@ -144,6 +144,7 @@ class Case:
         self.r.DOC = os.path.join(workdir, "fstests.md")
         self.r.SUMMARY = os.path.join(workdir, "fstests.json")   # beside the report
         self.r.EXPECTED = os.path.join(workdir, "expected")
+        self.r.COMMITTED_GROUPS = ["dax", "clone"]   # the selection the cases run
         self.r.mirror_tree = lambda tree, engine: tree
         self.r.tree_version = lambda tree: "fake-1"
         self.r.series_id = lambda: "series1"
@@ -446,6 +447,24 @@ def case_classes_of_lost_tests(c):
     return None if got == want else "classes %r, wanted %r" % (got, want)
 
 
+def case_spot_run_leaves_the_committed_report_alone(c):
+    rc = c.run(FakeGuest())
+    if rc != 0:
+        return "the committed run: status %r" % rc
+    before = (c.report(), json.dumps(c.summary(), sort_keys=True))
+    committed = (c.r.SUMMARY, c.r.DOC)
+    rc = c.run(FakeGuest(), tests="generic/001 xfs/100")
+    spot = (c.r.SUMMARY, c.r.DOC)
+    c.r.SUMMARY, c.r.DOC = committed
+    if rc != 0:
+        return "the spot run: status %r" % rc
+    if (c.report(), json.dumps(c.summary(), sort_keys=True)) != before:
+        return "a spot run rewrote the committed report or summary"
+    if not all(os.path.exists(p) and p.startswith(c.r.BUILD) for p in spot):
+        return "the spot run's report is not under build/: %r" % (spot,)
+    return None
+
+
 CASES = [
     ("refuses a missing or unbuilt tree, also through make", case_refuses_trees),
     ("selects the groups' tests in group order", case_selects_groups_in_order),
@@ -463,6 +482,8 @@ CASES = [
     ("a kernel report fails the test that was running, no other", case_kernel_report_fails_the_running_test),
     ("passing under C and not run under Rust fails the run", case_not_run_under_rust_only_fails),
     ("a test without a result is classed: died, timeout, panic", case_classes_of_lost_tests),
+    ("a spot run (TESTS=) reports under build/, the committed report untouched",
+     case_spot_run_leaves_the_committed_report_alone),
 ]
 
 
