@@ -171,7 +171,7 @@ pub(crate) fn range_compare<'a>(src: &mut IomapIter<'a>, dst: &mut IomapIter<'a>
     })
     .map_err(|e| match e {
         WalkError::Cursor(e) => e,
-        WalkError::BadMapping => EIO,
+        WalkError::BadMapping | WalkError::BadStep => EIO,
     })?;
     stats::add(Stat::BytesCompared, compared);
     if !same {

@@ -24,13 +24,15 @@ pub struct Mapping<R> {
     pub raw: R,
 }
 
-/// Why a mapping cannot be used.
+/// Why a walk stopped with an error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WalkError<E> {
-    /// The cursor (the file system) failed.
+    /// The cursor (the file system) failed, or the actor did.
     Cursor(E),
     /// The mapping does not contain the cursor's position, or its end overflows.
     BadMapping,
+    /// The actor consumed no bytes of a pair, or more than the pair has.
+    BadStep,
 }
 
 /// One file's side of the walk, with the `iomap_iter()` protocol: [`next`](Self::next)
@@ -124,6 +126,39 @@ where
     }
 }
 
+/// What the actor of [`walk`] did with a pair.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Consumed the first `n` bytes (`0 < n <= pair.len`); the walk goes on after them.
+    Consumed(u64),
+    /// Stop the walk here.
+    Stop,
+}
+
+/// The two-file iterator (the seed series' `iomap_apply2()`): walks both cursors in lockstep
+/// and hands each pair of facing extents to `actor`.  Returns `true` when the walk covered the
+/// whole range, `false` when the actor stopped it; either way both cursors have ended their
+/// walks.  An error from a cursor or the actor ends the walk with that error.
+pub fn walk<E, R, S, D, F>(src: &mut S, dst: &mut D, mut actor: F) -> Result<bool, WalkError<E>>
+where
+    S: MappingCursor<Error = E, Raw = R>,
+    D: MappingCursor<Error = E, Raw = R>,
+    F: FnMut(&Pair<R>) -> Result<Step, WalkError<E>>,
+{
+    let mut walk = Lockstep { src, dst };
+    while let Some(pair) = walk.next_pair()? {
+        match actor(&pair)? {
+            Step::Consumed(n) if n > 0 && n <= pair.len => walk.advance(n)?,
+            Step::Consumed(_) => return Err(WalkError::BadStep),
+            Step::Stop => {
+                walk.finish()?;
+                return Ok(false);
+            }
+        }
+    }
+    Ok(true)
+}
+
 /// What comparing the bytes of a pair found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DataOutcome {
@@ -133,7 +168,8 @@ pub enum DataOutcome {
     Differ,
 }
 
-/// Compares the two ranges the cursors walk and returns whether they are the same.
+/// Compares the two ranges the cursors walk and returns whether they are the same: a
+/// [`walk`] whose actor applies the pairing rules.
 ///
 /// `compare_data` compares the bytes of a pair whose rule needs reading, and may compare less
 /// than the whole pair (for example when only part of an extent could be mapped).
@@ -147,25 +183,23 @@ where
     D: MappingCursor<Error = E, Raw = R>,
     F: FnMut(&Pair<R>, PairRule) -> Result<DataOutcome, WalkError<E>>,
 {
-    let mut walk = Lockstep { src, dst };
     let mut same = false;
-    while let Some(pair) = walk.next_pair()? {
+    let covered = walk(src, dst, |pair| {
         let rule = pair_rule(pair.src.kind, pair.dst.kind);
         let equal_len = match rule {
             PairRule::Same => pair.len,
             PairRule::Differ => 0,
-            _ => match compare_data(&pair, rule)? {
+            _ => match compare_data(pair, rule)? {
                 DataOutcome::Equal(n) if n > 0 && n <= pair.len => n,
                 DataOutcome::Equal(_) => return Err(WalkError::BadMapping),
                 DataOutcome::Differ => 0,
             },
         };
         if equal_len == 0 {
-            walk.finish()?;
-            return Ok(false);
+            return Ok(Step::Stop);
         }
         same = true;
-        walk.advance(equal_len)?;
-    }
-    Ok(same)
+        Ok(Step::Consumed(equal_len))
+    })?;
+    Ok(covered && same)
 }

@@ -4,7 +4,9 @@
 
 use daxcow_host_tests::compare::{first_difference, first_nonzero, pair_rule, PairRule};
 use daxcow_host_tests::extent::ExtentKind;
-use daxcow_host_tests::lockstep::{compare_ranges, DataOutcome, Mapping, MappingCursor, WalkError};
+use daxcow_host_tests::lockstep::{
+    compare_ranges, walk, DataOutcome, Mapping, MappingCursor, Step, WalkError,
+};
 use proptest::prelude::*;
 
 /// A model file: extents laid end to end, each with its kind; bytes for the mapped ones.
@@ -171,6 +173,51 @@ proptest! {
         });
         prop_assert_eq!(got, Ok(model_same(&a, apos, &b, bpos, len)));
         // Both walks were ended: one more step produces nothing.
+        prop_assert_eq!(src.next(), Ok(None));
+        prop_assert_eq!(dst.next(), Ok(None));
+    }
+
+    /// The two-file iterator for C callers (`daxcow_iomap_apply2()`): the pairs it hands out
+    /// tile the range on both sides, in order, each with the kinds the files have there, also
+    /// when the actor consumes only part of a pair; and an actor that stops ends both walks.
+    #[test]
+    fn walk_tiles_the_range_with_the_right_kinds(
+        a in file_strategy(),
+        b in file_strategy(),
+        len_frac in 1u64..=100,
+        max_map in prop_oneof![Just(u64::MAX), 1u64..200],
+        untrimmed in any::<bool>(),
+        chunk in prop_oneof![Just(u64::MAX), 1u64..100],
+        stop_after in prop_oneof![Just(usize::MAX), 0usize..6],
+    ) {
+        let asize = a.bytes.len() as u64;
+        let bsize = b.bytes.len() as u64;
+        let len = (asize.min(bsize) * len_frac / 100).max(1).min(asize.min(bsize));
+        let mut src = ModelCursor { file: &a, pos: 0, len, start: None, max_map, untrimmed, calls: 0 };
+        let mut dst = ModelCursor { file: &b, pos: 0, len, start: None, max_map, untrimmed, calls: 0 };
+        let mut at = 0u64;
+        let mut pairs = 0usize;
+        let mut stopped = false;
+        let covered = walk(&mut src, &mut dst, |pair| {
+            if pairs == stop_after {
+                stopped = true;
+                return Ok(Step::Stop);
+            }
+            pairs += 1;
+            assert_eq!((pair.src_pos, pair.dst_pos), (at, at));
+            assert!(pair.len > 0 && at + pair.len <= len);
+            for p in at..at + pair.len {
+                assert_eq!(pair.src.kind, a.kind_at(p));
+                assert_eq!(pair.dst.kind, b.kind_at(p));
+            }
+            let n = pair.len.min(chunk);
+            at += n;
+            Ok(Step::Consumed(n))
+        });
+        prop_assert_eq!(covered, Ok(!stopped));
+        if !stopped {
+            prop_assert_eq!(at, len);
+        }
         prop_assert_eq!(src.next(), Ok(None));
         prop_assert_eq!(dst.next(), Ok(None));
     }
