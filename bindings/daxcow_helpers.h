@@ -13,4 +13,15 @@ void daxcow_stats_destroy(void);
 void daxcow_stat_add(unsigned int idx, u64 n);
 u64 daxcow_stat_sum(unsigned int idx);
 
+/* src/daxcow_apply2.c: the debugfs file of the C test caller of daxcow_iomap_apply2(). */
+struct dentry;
+void daxcow_apply2_debugfs(struct dentry *dir);
+
+/*
+ * src/dax_cow.rs: the iomap operations of the last FIDEDUPERANGE compare
+ * daxcow ran (NULL before the first), for that test caller.
+ */
+struct iomap_ops;
+const struct iomap_ops *daxcow_test_iomap_ops(void);
+
 #endif

@@ -9,13 +9,18 @@
 //! What `fs/dax.c` promises for each call, and where it is checked, is listed in
 //! `docs/design.md`, "The contract with fs/dax.c".
 
+use core::{
+    ptr,
+    sync::atomic::{AtomicPtr, Ordering},
+};
+
 use kernel::{
     bindings,
     error::{
         code::{EINVAL, EIO},
         to_result,
     },
-    ffi::c_int,
+    ffi::{c_int, c_void},
     prelude::*, //
 };
 
@@ -24,6 +29,7 @@ use crate::{
     engine,
     extent::ExtentKind,
     iomap::{Iomap, IomapIter},
+    lockstep::{walk, Step, WalkError},
     stats::{self, Stat}, //
 };
 
@@ -247,6 +253,7 @@ unsafe extern "C" fn range_compare_c(
     let r = (|| {
         // SAFETY: `ops` are the file system's iomap operations, valid for the call.
         let ops = unsafe { ops.as_ref() }.ok_or(EINVAL)?;
+        LAST_COMPARE_OPS.store(ptr::from_ref(ops).cast_mut(), Ordering::Relaxed);
         let len = u64::try_from(len).map_err(|_| EINVAL)?;
         // SAFETY: both inodes are live and locked by the caller for the whole call, and `ops`
         // are their file system's.
@@ -265,6 +272,99 @@ unsafe extern "C" fn range_compare_c(
             0
         }
         Err(e) => errno_of(Err(e)),
+    }
+}
+
+/// The iomap operations of the last FIDEDUPERANGE compare, for the C test caller of
+/// [`daxcow_iomap_apply2`] (`src/daxcow_apply2.c`): XFS does not export its own.
+static LAST_COMPARE_OPS: AtomicPtr<bindings::iomap_ops> = AtomicPtr::new(ptr::null_mut());
+
+/// `daxcow_test_iomap_ops()` of `bindings/daxcow_helpers.h`: [`LAST_COMPARE_OPS`], or null.
+#[no_mangle]
+extern "C" fn daxcow_test_iomap_ops() -> *const bindings::iomap_ops {
+    LAST_COMPARE_OPS.load(Ordering::Relaxed)
+}
+
+/// `struct daxcow_extent_pair` of `bindings/daxcow_apply2.h` (its layout is checked there).
+#[repr(C)]
+struct ExtentPairC {
+    src_pos: bindings::loff_t,
+    dst_pos: bindings::loff_t,
+    len: u64,
+    src: *const bindings::iomap,
+    dst: *const bindings::iomap,
+}
+
+const _: () = assert!(core::mem::size_of::<ExtentPairC>() == 40);
+
+/// `daxcow_apply2_actor_t` of `bindings/daxcow_apply2.h`.
+type ActorC = unsafe extern "C" fn(pair: *const ExtentPairC, data: *mut c_void) -> i64;
+
+/// `daxcow_iomap_apply2()`, the two-file iterator for C callers (`bindings/daxcow_apply2.h`,
+/// exported by `src/daxcow_apply2.c`): [`walk`] over the two files, each pair handed to
+/// `actor`.
+///
+/// # Safety
+///
+/// The contract of `bindings/daxcow_apply2.h`: `src` and `dst` are live inodes whose extent maps
+/// their caller keeps stable for the call, `ops` their file system's iomap operations, and
+/// `actor` a function that may be called with `data` and a pair valid for that call.
+#[no_mangle]
+unsafe extern "C" fn daxcow_iomap_apply2(
+    src: *mut bindings::inode,
+    srcoff: bindings::loff_t,
+    dst: *mut bindings::inode,
+    dstoff: bindings::loff_t,
+    len: bindings::loff_t,
+    ops: *const bindings::iomap_ops,
+    actor: Option<ActorC>,
+    data: *mut c_void,
+) -> c_int {
+    let r = (|| {
+        let actor = actor.ok_or(EINVAL)?;
+        // SAFETY: the caller's `ops` are valid for the call; `as_ref` turns null into None.
+        let ops = unsafe { ops.as_ref() }.ok_or(EINVAL)?;
+        let len = u64::try_from(len).map_err(|_| EINVAL)?;
+        if src.is_null() || dst.is_null() {
+            return Err(EINVAL);
+        }
+        // SAFETY: both inodes are live with stable extent maps for the call (the caller's
+        // guarantee), and `ops` are their file system's.
+        let (mut s, mut d) = unsafe {
+            (
+                IomapIter::new(src, srcoff, len, ops)?,
+                IomapIter::new(dst, dstoff, len, ops)?,
+            )
+        };
+        walk(&mut s, &mut d, |pair| {
+            let c = ExtentPairC {
+                // Positions inside a range `IomapIter::new` checked against loff_t.
+                src_pos: pair.src_pos as bindings::loff_t,
+                dst_pos: pair.dst_pos as bindings::loff_t,
+                len: pair.len,
+                src: pair.src.raw.as_raw(),
+                dst: pair.dst.raw.as_raw(),
+            };
+            // SAFETY: the caller's actor, called with its `data` and a pair whose iomaps live
+            // in `pair` for the call.
+            let n = unsafe { actor(&c, data) };
+            match n {
+                0 => Ok(Step::Stop),
+                n if n > 0 => Ok(Step::Consumed(n as u64)),
+                n => Err(WalkError::Cursor(
+                    c_int::try_from(n).map_or(EINVAL, Error::from_errno),
+                )),
+            }
+        })
+        .map_err(|e| match e {
+            WalkError::Cursor(e) => e,
+            WalkError::BadMapping => EIO,
+            WalkError::BadStep => EINVAL,
+        })
+    })();
+    match r {
+        Ok(covered) => c_int::from(covered),
+        Err(e) => e.to_errno(),
     }
 }
 

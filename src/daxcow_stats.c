@@ -55,6 +55,7 @@ int daxcow_stats_create(const char *const *names, unsigned int nr)
 	daxcow_nr = nr;
 	daxcow_dir = debugfs_create_dir("daxcow", NULL);
 	debugfs_create_file("stats", 0444, daxcow_dir, NULL, &daxcow_stats_fops);
+	daxcow_apply2_debugfs(daxcow_dir);
 	return 0;
 }
 
