@@ -106,7 +106,7 @@ src_v=$(installed_src_v)
 [ -d "/usr/src/rustc-$rustc_v/library" ] || die "rust-src installed but /usr/src/rustc-$rustc_v/library is missing"
 [ -f /usr/src/linux-source-7.3.tar.xz ] || die "linux-source-7.3 installed but /usr/src/linux-source-7.3.tar.xz is missing"
 
-# bindgen: Debian 12's is too old for 7.3; a pinned version from crates.io.
+# bindgen: Debian 12's is too old for 7.3; a pinned version installed with cargo.
 if ! bindgen --version 2>/dev/null | grep -q " $BINDGEN_VERSION\$"; then
 	cargo install --locked --quiet bindgen-cli --version "$BINDGEN_VERSION" \
 		|| die "cargo install bindgen-cli $BINDGEN_VERSION failed"
