@@ -254,15 +254,9 @@ unsafe extern "C" fn range_compare_c(
         // SAFETY: `ops` are the file system's iomap operations, valid for the call.
         let ops = unsafe { ops.as_ref() }.ok_or(EINVAL)?;
         LAST_COMPARE_OPS.store(ptr::from_ref(ops).cast_mut(), Ordering::Relaxed);
-        let len = u64::try_from(len).map_err(|_| EINVAL)?;
-        // SAFETY: both inodes are live and locked by the caller for the whole call, and `ops`
-        // are their file system's.
-        let (mut s, mut d) = unsafe {
-            (
-                IomapIter::new(src, srcoff, len, ops)?,
-                IomapIter::new(dst, dstoff, len, ops)?,
-            )
-        };
+        // SAFETY: both inodes are live with stable extent maps for the call (the caller's
+        // guarantee), and `ops` are their file system's.
+        let (mut s, mut d) = unsafe { IomapIter::pair(src, srcoff, dst, dstoff, len, ops)? };
         engine::range_compare(&mut s, &mut d)
     })();
     match r {
@@ -324,18 +318,9 @@ unsafe extern "C" fn daxcow_iomap_apply2(
         let actor = actor.ok_or(EINVAL)?;
         // SAFETY: the caller's `ops` are valid for the call; `as_ref` turns null into None.
         let ops = unsafe { ops.as_ref() }.ok_or(EINVAL)?;
-        let len = u64::try_from(len).map_err(|_| EINVAL)?;
-        if src.is_null() || dst.is_null() {
-            return Err(EINVAL);
-        }
         // SAFETY: both inodes are live with stable extent maps for the call (the caller's
         // guarantee), and `ops` are their file system's.
-        let (mut s, mut d) = unsafe {
-            (
-                IomapIter::new(src, srcoff, len, ops)?,
-                IomapIter::new(dst, dstoff, len, ops)?,
-            )
-        };
+        let (mut s, mut d) = unsafe { IomapIter::pair(src, srcoff, dst, dstoff, len, ops)? };
         walk(&mut s, &mut d, |pair| {
             let c = ExtentPairC {
                 // Positions inside a range `IomapIter::new` checked against loff_t.

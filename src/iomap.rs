@@ -133,7 +133,8 @@ pub(crate) struct IomapIter<'a> {
 impl<'a> IomapIter<'a> {
     /// A walk over `[pos, pos + len)` of `inode` for reading by direct access.
     ///
-    /// Fails with `EINVAL` for a negative position or a range past the largest file offset.
+    /// Fails with `EINVAL` for a null inode, a negative position or a range past the largest
+    /// file offset.
     ///
     /// # Safety
     ///
@@ -146,7 +147,8 @@ impl<'a> IomapIter<'a> {
         len: u64,
         ops: &'a bindings::iomap_ops,
     ) -> Result<Self> {
-        if pos < 0
+        if inode.is_null()
+            || pos < 0
             || i64::try_from(len)
                 .ok()
                 .and_then(|l| pos.checked_add(l))
@@ -167,6 +169,33 @@ impl<'a> IomapIter<'a> {
             ops,
             done: false,
         })
+    }
+}
+
+impl<'a> IomapIter<'a> {
+    /// The two walks of a two-file operation: `len` bytes of `src` from `srcoff` and of `dst`
+    /// from `dstoff`, as `dax_dedupe_file_range_compare()` sets them up.  Fails with `EINVAL` as
+    /// [`IomapIter::new`] does, and for a negative `len`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`IomapIter::new`], for both inodes.
+    pub(crate) unsafe fn pair(
+        src: *mut bindings::inode,
+        srcoff: i64,
+        dst: *mut bindings::inode,
+        dstoff: i64,
+        len: i64,
+        ops: &'a bindings::iomap_ops,
+    ) -> Result<(Self, Self)> {
+        let len = u64::try_from(len).map_err(|_| EINVAL)?;
+        // SAFETY: the caller's guarantee, for each inode.
+        unsafe {
+            Ok((
+                Self::new(src, srcoff, len, ops)?,
+                Self::new(dst, dstoff, len, ops)?,
+            ))
+        }
     }
 }
 
