@@ -16,7 +16,7 @@ import os
 import struct
 import sys
 
-from cowlib import FS_IOC_FIEMAP, FIDEDUPERANGE, fallocate
+from cowlib import FIDEDUPERANGE, fallocate, fiemap
 
 BLOCK = 4096
 FIEMAP_EXTENT_UNWRITTEN = 0x800
@@ -40,12 +40,8 @@ def layout(path, spans, blocks):
 
 def kinds(fd, blocks):
     """The extent kind of each block, from FIEMAP."""
-    count = 64
-    buf = bytearray(struct.pack("=QQLLLL", 0, 2**64 - 1, 0, 0, count, 0) + bytes(56 * count))
-    fcntl.ioctl(fd, FS_IOC_FIEMAP, buf)
     out = ["hole"] * blocks
-    for i in range(struct.unpack_from("=L", buf, 20)[0]):
-        lo, _, ln, _, _, fl = struct.unpack_from("=QQQQQL", buf, 32 + 56 * i)
+    for lo, _, ln, fl in fiemap(fd):
         for b in range(lo // BLOCK, min(blocks, (lo + ln) // BLOCK)):
             out[b] = "unwritten" if fl & FIEMAP_EXTENT_UNWRITTEN else "mapped"
     return out

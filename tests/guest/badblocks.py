@@ -19,7 +19,7 @@ import struct
 import sys
 
 from cowlib import (BLOCK, FALLOC_FL_KEEP_SIZE, FALLOC_FL_UNSHARE_RANGE, FIDEDUPERANGE,
-                    FIEMAP_EXTENT_SHARED, FS_IOC_FIEMAP, fallocate, outcome, reflinked_pair)
+                    FIEMAP_EXTENT_SHARED, fallocate, fiemap, outcome, reflinked_pair)
 
 BLOCKS = 16
 BAD = 1  # the shared block that goes bad
@@ -30,20 +30,6 @@ a_path, b_path = os.path.join(mnt, "a"), os.path.join(mnt, "b")
 
 def byte_of(block):
     return 0x41 + block
-
-
-def fiemap(fd):
-    """(logical, physical, length, flags) of each extent."""
-    count = 32
-    req = struct.pack("=QQLLLL", 0, 2**64 - 1, 0, 0, count, 0) + bytes(56 * count)
-    buf = bytearray(req)
-    fcntl.ioctl(fd, FS_IOC_FIEMAP, buf)
-    mapped = struct.unpack_from("=L", buf, 20)[0]
-    out = []
-    for i in range(mapped):
-        lo, ph, ln, _, _, fl = struct.unpack_from("=QQQQQL", buf, 32 + 56 * i)
-        out.append((lo, ph, ln, fl))
-    return out
 
 
 def physical_of(fd, offset):

@@ -5,6 +5,7 @@ import ctypes
 import fcntl
 import errno
 import os
+import struct
 
 BLOCK = 4096
 FICLONE = 0x40049409
@@ -48,3 +49,24 @@ def reflinked_pair(a_path, b_path, blocks):
     fcntl.ioctl(b, FICLONE, a)
     os.fsync(b)
     return a, b
+
+
+def fiemap(fd):
+    """[(logical, physical, length, flags)] of the file's extents (the first 64)."""
+    count = 64
+    buf = bytearray(struct.pack("=QQLLLL", 0, 2**64 - 1, 0, 0, count, 0) + bytes(56 * count))
+    fcntl.ioctl(fd, FS_IOC_FIEMAP, buf)
+    out = []
+    for i in range(struct.unpack_from("=L", buf, 20)[0]):
+        lo, ph, ln, _, _, fl = struct.unpack_from("=QQQQQL", buf, 32 + 56 * i)
+        out.append((lo, ph, ln, fl))
+    return out
+
+
+def daxcow_stats():
+    """daxcow's counters as {name: value}, or None when daxcow is not loaded."""
+    try:
+        with open("/sys/kernel/debug/daxcow/stats") as f:
+            return {k: int(v) for k, v in (line.split() for line in f)}
+    except OSError:
+        return None

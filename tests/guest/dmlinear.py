@@ -24,18 +24,17 @@ result; tests/guest/dmlinear.sh runs it under each engine and decides.
 """
 
 import errno
+import fcntl
 import json
 import mmap
 import os
 import random
+import struct
 import subprocess
 import sys
 
-import fcntl
-import struct
-
 from cowlib import (BLOCK, FALLOC_FL_KEEP_SIZE, FALLOC_FL_UNSHARE_RANGE, FICLONE,
-                    fallocate, outcome)
+                    daxcow_stats, fallocate, fiemap, outcome)
 
 MiB = 1 << 20
 DEV_BYTES = 512 * MiB
@@ -44,9 +43,7 @@ DEV = "/dev/mapper/" + NAME
 MNT = "/mnt/dmlinear"
 PMEM = ("/dev/pmem0", "/dev/pmem1")
 CANARY_MAX = 4 * MiB          # canary bytes past each target end (a PMD copy reaches 2 MiB)
-FS_IOC_FIEMAP = 0xC020660B
 FIDEDUPERANGE = 0xC0189436
-STATS = "/sys/kernel/debug/daxcow/stats"
 
 
 def sh(*cmd):
@@ -78,19 +75,6 @@ def mkfs_mount():
     sh("mount", "-o", "dax=always", DEV, MNT)
 
 
-def fiemap(fd):
-    """[(logical, physical, length, flags)] of the file's extents."""
-    count = 64
-    buf = bytearray(struct.pack("=QQLLLL", 0, 2**64 - 1, 0, 0, count, 0) + bytes(56 * count))
-    fcntl.ioctl(fd, FS_IOC_FIEMAP, buf)
-    mapped = struct.unpack_from("=L", buf, 20)[0]
-    out = []
-    for i in range(mapped):
-        lo, ph, ln, _, _, fl = struct.unpack_from("=QQQQQL", buf, 32 + 56 * i)
-        out.append((lo, ph, ln, fl))
-    return out
-
-
 def phys(fd, off, n=1):
     """Device offset of file offset `off`, if the `n` bytes from it are physically contiguous."""
     for lo, ph, ln, _ in fiemap(fd):
@@ -109,14 +93,6 @@ def dedupe(src_fd, src_off, dst_fd, dst_off, length):
     if status < 0:
         return "status %s" % errno.errorcode.get(-status, str(status))
     return "%s %d" % ("same" if status == 0 else "differs", done)
-
-
-def stats():
-    try:
-        with open(STATS) as f:
-            return {k: int(v) for k, v in (line.split() for line in f)}
-    except OSError:
-        return None
 
 
 class Model:
@@ -312,7 +288,7 @@ def plan(state):
         mkfs_mount()
         marks = {}
         out = []
-        operations(out, stats, marks, 1)
+        operations(out, daxcow_stats, marks, 1)
         sh("umount", MNT)
     finally:
         dm_remove()
@@ -347,7 +323,7 @@ def run(state, output, seed):
     try:
         mkfs_mount()
         marks = {}
-        operations(out, stats, marks, seed)
+        operations(out, daxcow_stats, marks, seed)
         # The PMD fault in d's second 2 MiB falls back to 4 KiB here: XFS cancels the 2 MiB CoW
         # reservation of the refused PMD fault, and the 4 KiB fault allocates anew elsewhere
         # (the cancelled blocks are busy until the log commits).  That the refusal came from

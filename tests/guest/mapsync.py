@@ -20,21 +20,14 @@ import random
 import subprocess
 import sys
 
+from cowlib import daxcow_stats
+
 FICLONE = 0x40049409
 MAP_SHARED_VALIDATE = 0x03
 MAP_SYNC = 0x80000
 MiB = 1 << 20
-STATS = "/sys/kernel/debug/daxcow/stats"
 
 mnt = sys.argv[1]
-
-
-def stats():
-    try:
-        with open(STATS) as f:
-            return {k: int(v) for k, v in (line.split() for line in f)}
-    except OSError:
-        return None
 
 
 def case(name, size, hints, offsets):
@@ -51,7 +44,7 @@ def case(name, size, hints, offsets):
     fcntl.ioctl(cfd, FICLONE, fd)
     os.fsync(cfd)
     want = bytearray(data)
-    before = stats()
+    before = daxcow_stats()
     try:
         m = mmap.mmap(cfd, size, flags=MAP_SHARED_VALIDATE | MAP_SYNC,
                       prot=mmap.PROT_READ | mmap.PROT_WRITE)
@@ -62,7 +55,7 @@ def case(name, size, hints, offsets):
         m[off] = want[off] ^ 0xFF
         want[off] ^= 0xFF
     m.close()
-    after = stats()
+    after = daxcow_stats()
     if before and after:
         print("%s: pte faults %d, pmd faults %d" % (
             name, after["cow_fault_pte"] - before["cow_fault_pte"],

@@ -22,18 +22,11 @@ import random
 import subprocess
 import sys
 
+from cowlib import daxcow_stats
+
 FICLONE = 0x40049409
 MiB = 1 << 20
-STATS = "/sys/kernel/debug/daxcow/stats"
 mnt = sys.argv[1]
-
-
-def stats():
-    try:
-        with open(STATS) as f:
-            return {k: int(v) for k, v in (line.split() for line in f)}
-    except OSError:
-        return None
 
 
 def counted(before, after):
@@ -74,7 +67,7 @@ want_src["conc"] = data
 c, want = pair("conc", 4 * MiB, data)
 offsets = [100, 512 * 1024 + 7, MiB + 4096 * 3, 2 * MiB - 1]
 r, w = os.pipe()
-before = stats()
+before = daxcow_stats()
 kids = []
 for i, off in enumerate(offsets):
     pid = os.fork()
@@ -91,7 +84,7 @@ os.close(r)
 os.close(w)
 ok = all(os.waitpid(p, 0)[1] == 0 for p in kids)
 print("concurrent: four writers exited cleanly: %s" % ok)
-print("concurrent: faults %s" % counted(before, stats()))
+print("concurrent: faults %s" % counted(before, daxcow_stats()))
 check("conc", c, want)
 os.close(c)
 
@@ -99,12 +92,12 @@ os.close(c)
 data = rnd.randbytes(3 * MiB)
 want_src["eof"] = data
 c, want = pair("eof", 3 * MiB, data)
-before = stats()
+before = daxcow_stats()
 m = mmap.mmap(c, 3 * MiB, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE, offset=0)
 m[2 * MiB + MiB // 2] = 0x5A
 want[2 * MiB + MiB // 2] = 0x5A
 m.close()
-print("eof: faults %s" % counted(before, stats()))
+print("eof: faults %s" % counted(before, daxcow_stats()))
 check("eof", c, want)
 os.close(c)
 
@@ -131,11 +124,11 @@ os.fsync(c)
 want = bytearray(data)
 ext = subprocess.run(["xfs_io", "-r", "-c", "fiemap", src], capture_output=True, text=True).stdout
 print("split: the source's 2 MiB is more than one extent: %s" % (ext.count(":") - 1 > 1))
-before = stats()
+before = daxcow_stats()
 m = mmap.mmap(c, 2 * MiB, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
 m[MiB + 17] = 0x33
 want[MiB + 17] = 0x33
 m.close()
-print("split: faults %s" % counted(before, stats()))
+print("split: faults %s" % counted(before, daxcow_stats()))
 check("split", c, want)
 os.close(c)
