@@ -18,17 +18,14 @@ rc=$?
 sed 's/^/  /' /tmp/dmlinear.plan.log
 [ $rc = 0 ] && [ -s $state ] || die "dm-linear: the plan run failed (status $rc)"
 
-python3 "$here/dmlinear.py" run $state /tmp/dmlinear.rust 2 2>&1 | sed 's/^/  | /'
-rmmod daxcow || die "rmmod daxcow"
-python3 "$here/dmlinear.py" run $state /tmp/dmlinear.c 3 2>&1 | sed 's/^/  | /'
-insmod "$DAXCOW_KO" || die "insmod daxcow"
-touch /tmp/dmlinear.rust /tmp/dmlinear.c
-sed 's/^/  rust: /' /tmp/dmlinear.rust
-sed 's/^/  c:    /' /tmp/dmlinear.c
+run() {  # OUTPUT ENGINE: each engine's run writes other random data (seed 2 or 3)
+	local seed=2
+	[ "$2" = c ] && seed=3
+	python3 "$here/dmlinear.py" run $state "$1" $seed 2>&1 | sed 's/^/  | /'
+}
+under_both_engines dmlinear run
 
 plan() { grep -qxF "plan: $1" /tmp/dmlinear.plan.log; }
-rust() { grep -qxF "$1" /tmp/dmlinear.rust; }
-both() { grep -qxF "$1" /tmp/dmlinear.rust && grep -qxF "$1" /tmp/dmlinear.c; }
 t="dm-linear"
 check "$t: the boundaries are 4 KiB- but not 2 MiB-aligned" rust "boundaries are 4 KiB- but not 2 MiB-aligned and distinct: True"
 check "$t: XFS on the dm device runs DAX" both "file a has STATX_ATTR_DAX: True"

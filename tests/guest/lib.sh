@@ -57,6 +57,24 @@ repair_verdict() {
 	fi
 }
 
+# under_both_engines NAME FUNC: runs `FUNC OUTPUT ENGINE` with daxcow loaded (OUTPUT
+# /tmp/NAME.rust, ENGINE rust), then with the in-tree C engine (/tmp/NAME.c, c), leaves daxcow
+# loaded and prints both outputs.  Then `rust LINE` is true when the Rust run printed LINE, and
+# `both LINE` when both runs did.
+under_both_engines() {
+	both_engines_out=/tmp/$1
+	grep -q '^daxcow ' /proc/modules || insmod "${DAXCOW_KO:?}"
+	"$2" "$both_engines_out.rust" rust
+	rmmod daxcow || die "rmmod daxcow"
+	"$2" "$both_engines_out.c" c
+	insmod "$DAXCOW_KO" || die "insmod daxcow"
+	touch "$both_engines_out.rust" "$both_engines_out.c"
+	sed 's/^/  rust: /' "$both_engines_out.rust"
+	sed 's/^/  c:    /' "$both_engines_out.c"
+}
+rust() { grep -qxF "$1" "$both_engines_out.rust"; }
+both() { grep -qxF "$1" "$both_engines_out.rust" && grep -qxF "$1" "$both_engines_out.c"; }
+
 # same_as_c NAME C_OUTPUT RUST_OUTPUT: PASS when the two runs printed the same lines, else FAIL
 # with the diff.  The failure-path tests run each case under both engines and end with this.
 same_as_c() {

@@ -7,22 +7,14 @@ set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
 dev=/dev/pmem1 mnt=/mnt/mapsync
-run() {  # OUTPUT
+run() {  # OUTPUT ENGINE
 	mkdir -p $mnt
 	mkfs.xfs -f -q -m reflink=1 -d su=2m,sw=1 $dev >/dev/null 2>&1 || die "mkfs.xfs $dev"
 	mount -o dax=always $dev $mnt || die "mount $dev"
 	python3 "$here/mapsync.py" $mnt > "$1" 2>&1
 	umount $mnt
 }
-grep -q '^daxcow ' /proc/modules || insmod "${DAXCOW_KO:?}"
-run /tmp/mapsync.rust
-rmmod daxcow || die "rmmod daxcow"
-run /tmp/mapsync.c
-insmod "$DAXCOW_KO" || die "insmod daxcow"
-sed 's/^/  rust: /' /tmp/mapsync.rust
-sed 's/^/  c:    /' /tmp/mapsync.c
-rust() { grep -qxF "$1" /tmp/mapsync.rust; }
-both() { grep -qxF "$1" /tmp/mapsync.rust && grep -qxF "$1" /tmp/mapsync.c; }
+under_both_engines mapsync run
 check "MAP_SYNC: two 4 KiB CoW faults taken by daxcow" rust "pte: pte faults 2, pmd faults 0"
 check "MAP_SYNC: 4 KiB faults keep every byte, both engines" both "pte: clone holds the stores and the old bytes: True"
 check "MAP_SYNC: ... and the source, both engines" both "pte: source untouched: True"

@@ -7,7 +7,7 @@ set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
 dev=/dev/pmem1 mnt=/mnt/pmd
-run() {  # OUTPUT
+run() {  # OUTPUT ENGINE
 	mkdir -p $mnt
 	mkfs.xfs -f -q -m reflink=1 -d su=2m,sw=1,extszinherit=512,cowextsize=512 $dev >/dev/null 2>&1 ||
 		die "mkfs.xfs $dev"
@@ -16,15 +16,7 @@ run() {  # OUTPUT
 	umount $mnt
 	repair_verdict $dev "$1"
 }
-grep -q '^daxcow ' /proc/modules || insmod "${DAXCOW_KO:?}"
-run /tmp/pmd.rust
-rmmod daxcow || die "rmmod daxcow"
-run /tmp/pmd.c
-insmod "$DAXCOW_KO" || die "insmod daxcow"
-sed 's/^/  rust: /' /tmp/pmd.rust
-sed 's/^/  c:    /' /tmp/pmd.c
-rust() { grep -qxF "$1" /tmp/pmd.rust; }
-both() { grep -qxF "$1" /tmp/pmd.rust && grep -qxF "$1" /tmp/pmd.c; }
+under_both_engines pmd run
 check "PMD: four concurrent writers finished, both engines" both "concurrent: four writers exited cleanly: True"
 check "PMD: concurrent faults on one shared 2 MiB: one PMD CoW fault, no 4 KiB one" rust "concurrent: faults pmd 1, pte 0"
 check "PMD: ... every store and old byte kept, both engines" both "conc: clone holds every store and every old byte: True"
