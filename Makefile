@@ -16,7 +16,7 @@ export PROFILE
 KMAKE       = $(MAKE) -C $(KOBJ) LLVM=-19 M=$(TOP) MO=$(MODOUT) $(if $(TRACE),DAXCOW_TRACE=y)
 CLIPPY     ?=
 
-.PHONY: all deps kernel module host-test guest-test check demo bench bench-profile soak fstests fstests-report check-failure clean distclean fmt
+.PHONY: all deps kernel module host-test guest-test check demo bench bench-native bench-profile soak fstests fstests-report check-failure clean distclean fmt
 
 all: module
 
@@ -59,6 +59,11 @@ soak: deps kernel module
 # Both engines side by side in one boot; BENCH_ROUNDS (5) and BENCH_SIZE_MB (1024) scale it.
 bench: deps kernel module
 	@bash scripts/bench.sh
+
+# The engine's copy and compare loops natively on this CPU, against the C they replace and the
+# machine's limit (no guest): build/bench/native.json and the native table of docs/BENCHMARKS.md.
+bench-native: deps kernel
+	@bash scripts/bench-native.sh
 
 # Where each workload's time goes under each engine: perf (cpu-clock) in the guest, one boot,
 # the hottest symbols in build/bench/profile/ENGINE-WORKLOAD.txt.

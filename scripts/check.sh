@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make check`: every set-up step, then all tests, ending with "N passed, M failed".
 #   1. make deps, make kernel, make module  (a failing step counts as one failure and stops)
-#   2. host tests (cargo test over the module's pure logic)
+#   2. host tests (cargo test over the module's pure logic), and the native loops of
+#      make bench-native checked for correctness (no timing)
 #   3. lint: rustfmt, clippy, checkpatch --strict, SAFETY comments
 #   4. pipeline self-tests (runner status, timeout and kernel-report detection; broken patch;
 #      missing package) and the fstests runner's self-tests (fake tree and guest)
@@ -79,6 +80,20 @@ read -r p f < <(sed -n 's/^host: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' 
 passed=$((passed + ${p:-0})); failed=$((failed + ${f:-1}))
 echo "   (${p:-0} passed, ${f:-1} failed)"
 at_least host $(( ${p:-0} + ${f:-0} ))
+
+echo "== native loops (tests/bench-native --verify)"
+# daxcow's copy and compare built for the host from src/mcsafe.rs, the C routines from the
+# kernel tree, checked byte for byte before anyone times them (make bench-native).
+bash scripts/bench-native.sh --verify > build/check-native.log 2>&1
+rc=$?
+grep -E '^FAIL: ' build/check-native.log || true
+tally build/check-native.log
+at_least native "$(grep -c '^\(PASS\|FAIL\): ' build/check-native.log)"
+if [ "$rc" != 0 ] && ! grep -q '^FAIL: ' build/check-native.log; then
+	tail -n 20 build/check-native.log
+	echo "FAIL: tests/bench-native --verify ended with status $rc"
+	failed=$((failed + 1))
+fi
 
 echo "== lint"
 bash scripts/lint.sh 2>&1 | tee build/check-lint.log

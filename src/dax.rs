@@ -37,7 +37,7 @@ use crate::{
         first_nonzero, //
     },
     iomap::Iomap,
-    mcsafe::{self, BLOCK, LINE}, //
+    mcsafe::{self, LineSplit, BLOCK}, //
 };
 #[cfg(daxcow_trace)]
 use crate::{
@@ -326,10 +326,9 @@ impl<'g> PmemDst<'g> {
         if d < s + n && s < d + n {
             return Err(EINVAL);
         }
-        let lead = (d.wrapping_neg() % LINE).min(n);
-        let lines = (n - lead) / LINE;
-        let bulk_end = lead + lines * LINE;
-        let tail = n - bulk_end;
+        let split = LineSplit::new(d, n);
+        let (lead, lines, tail) = (split.lead, split.lines, split.tail);
+        let bulk_end = split.bulk_end();
         self.stored = true;
         // Each step is recorded after it ran, with what it stored, so the trace is what
         // happened: a copy stopped by a poisoned line records no later step.

@@ -11,6 +11,7 @@ size_mb=${BENCH_SIZE_MB:-1024}
 faults4k=${BENCH_FAULTS_4K:-4000}
 faults2m=${BENCH_FAULTS_2M:-64}
 pwrites=${BENCH_PWRITES:-4000}
+pwrites1m=${BENCH_PWRITES_1M:-64}
 ko=${DAXCOW_KO:?}
 A=/mnt/bench P=/mnt/bench-pmd
 die() { echo "bench: $*" >&2; exit 1; }
@@ -58,6 +59,9 @@ for r in $(seq 1 "$rounds"); do
 		rm -f $P/c2m
 		cp --reflink=always $A/base $A/cw; sync
 		record $e $r "$bin" pwrite $A/cw "$pwrites" 100 "$r"
+		rm -f $A/cw; sync
+		cp --reflink=always $A/base $A/cw; sync
+		record $e $r "$bin" pwrite $A/cw "$pwrites1m" $((1 << 20)) "$r"
 		rm -f $A/cw; sync
 		record $e $r "$bin" dedupe $A/base $A/dup $(( size_mb << 20 )) dedupe_same
 		record $e $r "$bin" unshare $A/dup
