@@ -33,13 +33,20 @@ export PATH=$HOME/.cargo/bin:$PATH
 KMAKE=(make -C "$src" O="$out" LLVM=-19 -j"$JOBS")
 
 fragments=("$top/qemu/kernel.config")
+if [ "$PROFILE" = pristine ]; then
+	# Linux 7.3 as released, with the C engine only: no series, so no engine interface to
+	# configure.  The regression tests of the fix patches run on it to show them failing.
+	mkdir -p "$top/build"
+	grep -v '^CONFIG_FS_DAX_COW_ENGINE=' "$top/qemu/kernel.config" > "$top/build/kernel-pristine.base.config"
+	fragments=("$top/build/kernel-pristine.base.config")
+fi
 [ "$PROFILE" = default ] || fragments+=("$top/qemu/kernel-$PROFILE.config")
 for f in "${fragments[@]}"; do [ -f "$f" ] || die "no config fragment $f for PROFILE=$PROFILE"; done
 
 series=()
 # DAXCOW_PATCHES: another patch directory (the pipeline self-test uses it to try a broken one).
 patchdir=${DAXCOW_PATCHES:-$top/patches}
-if [ -f "$patchdir/series" ]; then
+if [ -f "$patchdir/series" ] && [ "$PROFILE" != pristine ]; then
 	while read -r p; do
 		p=${p%%#*}; p=$(echo "$p" | xargs)
 		[ -n "$p" ] || continue

@@ -12,6 +12,7 @@ result() {  # NAME STATUS
 }
 
 rustfmt --edition 2021 --check src/*.rs bindings/*.rs tests/host/src/*.rs tests/host/tests/*.rs \
+	tests/host/build.rs tests/bench-native/src/*.rs tests/bench-native/build.rs \
 	tests/bench/src/*.rs tests/fuzz/src/*.rs >"$out" 2>&1
 result "rustfmt --check" $?
 
@@ -27,9 +28,21 @@ st=0
 : >"$out"
 for p in $(grep -v '^#' patches/series); do
 	# Outside any git work tree: inside one, checkpatch reads the patch file as a tracked file.
-	(cd / && perl "$src/scripts/checkpatch.pl" --strict --no-tree "$top/patches/$p") >>"$out" 2>&1 || st=1
+	# The tree has no git history, so checkpatch cannot look up the commits that Fixes: tags
+	# name (UNKNOWN_COMMIT_ID); docs/design.md says where each of them was checked.
+	(cd / && perl "$src/scripts/checkpatch.pl" --strict --no-tree --ignore UNKNOWN_COMMIT_ID \
+		"$top/patches/$p") >>"$out" 2>&1 || st=1
 done
 result "checkpatch --strict on the series" $st
+
+# Each patch builds on its own: the C files it touches, compiled as they stand after it.
+bash scripts/series-build.sh >"$out" 2>&1
+result "every patch of the series builds on its own (scripts/series-build.sh)" $?
+
+# With no engine registered the hook may cost its patched-out jumps, not a call, atomic or
+# fence: fs/dax.o built with and without CONFIG_FS_DAX_COW_ENGINE, compared function by function.
+bash scripts/hook-cost.sh >"$out" 2>&1
+result "the hook adds no call, atomic or fence to the no-engine path (scripts/hook-cost.sh)" $?
 
 awk '
 	# A comment block (consecutive // lines) that mentions SAFETY covers the statement after it.
@@ -37,7 +50,7 @@ awk '
 	/unsafe[[:space:]]*\{/ && !safety && $0 !~ /SAFETY/ { print FILENAME ":" FNR ": " $0 }
 	/^[[:space:]]*$/ { next }
 	{ if ($0 !~ /unsafe[[:space:]]*\{/ || $0 ~ /;[[:space:]]*$/ || $0 ~ /^[[:space:]]*}/) safety = 0 }
-	' src/*.rs bindings/*.rs tests/bench/src/*.rs tests/fuzz/src/*.rs >"$out"
+	' src/*.rs bindings/*.rs tests/bench/src/*.rs tests/fuzz/src/*.rs tests/bench-native/src/*.rs >"$out"
 [ -s "$out" ] && st=1 || st=0
 result "every unsafe block has a SAFETY comment" $st
 

@@ -70,20 +70,6 @@ impl CopyAroundPlan {
         })
     }
 
-    /// Plans a fill of the whole aligned span around `[pos, pos + len)`, for a `write(2)` whose
-    /// copy from user space may come up short: the file system then remaps every block the
-    /// write reached, including a last one written only in part, so every byte of the span that
-    /// the write may not store must already hold the old data.  Filling only the head and the
-    /// tail (as `dax_iomap_copy_around()` does) leaves the bytes between a short write's end and
-    /// the tail with whatever the new block held.
-    pub fn whole_span(pos: u64, len: u64, align: u64) -> Result<Self, PlanError> {
-        let mut plan = Self::new(pos, len, align)?;
-        plan.head = 0..0;
-        plan.tail = plan.span_len..plan.span_len;
-        plan.whole = true;
-        Ok(plan)
-    }
-
     /// The ranges of the span to fill from the source, in order: the whole span, or the head
     /// and the tail (each only when not empty).
     pub fn fill_ranges(&self) -> impl Iterator<Item = Range<u64>> + '_ {

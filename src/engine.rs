@@ -36,16 +36,13 @@ fn to_usize(n: u64) -> Result<usize> {
 /// Only the part of the span that `fs/dax.c` mapped at the destination is filled: the write
 /// path maps the span piece by piece (a device-mapper target may end inside it) and asks again
 /// for each piece with the position advanced, so the rest is filled on a later call.  The
-/// source is mapped in pieces as its device maps it.
+/// source is mapped in pieces as its device maps it.  After a write's copy from user space
+/// comes up short, `dax_iomap_iter()` asks once more, for `[block, short end)`, whose tail is
+/// the rest of the block the copy ended in: the head-and-tail plan serves that too.
 pub(crate) fn copy_around(mut request: CopyRequest<'_>, guard: &DaxReadGuard) -> Result {
     let caller = request.caller();
     let (pos, len, align) = (request.pos(), request.len(), request.align());
-    let plan = if caller == Caller::Write {
-        CopyAroundPlan::whole_span(pos, len, align)
-    } else {
-        CopyAroundPlan::new(pos, len, align)
-    }
-    .map_err(|_| EINVAL)?;
+    let plan = CopyAroundPlan::new(pos, len, align).map_err(|_| EINVAL)?;
     stats::add(caller.stat(), 1);
 
     let (source, dst) = request.source_and_dst();

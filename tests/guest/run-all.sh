@@ -32,7 +32,7 @@ logged() {  # MARKER: sets $count to the number of violation messages logged bef
 }
 total=0
 rc=0
-for t in module.sh engine.sh dmlinear.sh mapsync.sh pmd.sh apply2.sh badinput.sh badblocks.sh enospc.sh failslab.sh lifecycle.sh fuzz.sh demo.sh devremove.sh memfail.sh kmemleak.sh; do
+for t in module.sh engine.sh dmlinear.sh cfixes.sh mapsync.sh pmd.sh apply2.sh badinput.sh badblocks.sh enospc.sh failslab.sh lifecycle.sh fuzz.sh demo.sh devremove.sh memfail.sh kmemleak.sh; do
 	echo "== $t"
 	if [ $traced = 1 ]; then logged "before $t"; before=$count; fi
 	bash "$here/$t" || rc=1
