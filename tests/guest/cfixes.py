@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Regression cases for the C fix patches (patches/0004 and 0006), run by cfixes.sh under
+"""Regression cases for the C fix patches (patches/0005 and 0007), run by cfixes.sh under
 each engine.  Prints one line per result, the same under an engine that gets it right.
 
 usage: cfixes.py DEV MNT SEED
@@ -63,7 +63,7 @@ sh("mkfs.xfs", "-f", "-q", "-m", "reflink=1", dev)
 mount()
 
 # --- A write(2) into a shared extent whose copy from user space stops after 3000 of 5000
-#     bytes (patches/0004): only those 3000 bytes may change.
+#     bytes (patches/0005): only those 3000 bytes may change.
 old = bytes(rng.getrandbits(8) for _ in range(64 << 10))
 write("s", old)
 sh("cp", "--reflink=always", path("s"), path("s.c"))
@@ -78,7 +78,7 @@ if now != want:
     bad = [i for i in range(len(now)) if now[i] != want[i]]
     print("  (bytes %d to %d differ)" % (bad[0], bad[-1]))
 
-# --- FIDEDUPERANGE against an unwritten extent whose blocks hold stale data (patches/0006).
+# --- FIDEDUPERANGE against an unwritten extent whose blocks hold stale data (patches/0007).
 #     The stale data is put there the way freed blocks get it: written to the device under
 #     the extent while the file system is unmounted.
 length = 256 << 10

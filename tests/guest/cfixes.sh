@@ -1,5 +1,5 @@
 #!/bin/bash
-# Regression tests of the fix patches for the in-tree C (patches/0004 and 0006; 0003's are in
+# Regression tests of the fix patches for the in-tree C (patches/0005 and 0007; 0004's are in
 # dmlinear.sh), under both engines: a short write(2) into a shared extent, and FIDEDUPERANGE
 # against unwritten extents whose blocks hold stale data.  On the pristine kernel
 # (PROFILE=pristine, 7.3 without the series, no module) the C engine runs alone and these
@@ -21,15 +21,15 @@ under_both_engines cfixes run
 
 check "$t: a short write into a shared extent returns its partial count" \
 	both "short write: returned 3000"
-check "$t: ... and the bytes it did not store keep the old data (patch 0004)" \
+check "$t: ... and the bytes it did not store keep the old data (patch 0005)" \
 	both "short write: bytes it did not store keep the old data: True"
 check "$t: dedupe test setup: unwritten destinations that read zeroes" \
 	both "dedupe: the destinations read zeroes: True"
-check "$t: data against an unwritten extent whose stale blocks hold the same bytes differs (0006)" \
+check "$t: data against an unwritten extent whose stale blocks hold the same bytes differs (0007)" \
 	both "dedupe data onto an unwritten extent holding the same stale bytes: differs"
 check "$t: ... and the destination still reads zeroes" \
 	both "dedupe: that destination still reads zeroes: True"
-check "$t: zeroes against an unwritten extent holding stale bytes are the same (0006)" \
+check "$t: zeroes against an unwritten extent holding stale bytes are the same (0007)" \
 	both "dedupe zeroes onto an unwritten extent holding stale bytes: same 262144"
 check "$t: ... and the destination reads zeroes" \
 	both "dedupe: that destination reads zeroes: True"

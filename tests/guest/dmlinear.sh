@@ -3,7 +3,7 @@
 # extents the operations use (see dmlinear.py).  The plan runs once on a one-target device;
 # the checked run then goes once with daxcow and once with the in-tree C engine.  Both must
 # keep every byte of every file and every canary past every target end: the C does since
-# patches/0003 (docs/failure-model.md, "Short mappings", has what 7.3 did).
+# patches/0004 (docs/failure-model.md, "Short mappings", has what 7.3 did).
 set -u
 . "$(dirname "$0")/lib.sh"
 

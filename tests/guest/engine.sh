@@ -63,7 +63,7 @@ check "write across several shared extents: source untouched" same $mnt/frag $M.
 
 # A write whose copy from user space stops after 3000 of 5000 bytes (the source buffer runs
 # into an unmapped page): only the 3000 bytes may change.  7.3 left the bytes between the short
-# end and the end of that block with the new block's old contents; since patches/0004
+# end and the end of that block with the new block's old contents; since patches/0005
 # dax_iomap_iter() asks the engine to fill them (cfixes.sh runs this under both engines).
 fresh_pair s $((64 << 10))
 got=$(python3 "$here/shortwrite.py" $mnt/s.c 100 5000 3000)
