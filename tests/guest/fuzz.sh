@@ -1,28 +1,88 @@
 #!/bin/bash
-# The differential CoW fuzzer (tests/fuzz) on /dev/pmem1, with rmmod/insmod of daxcow among the
-# steps: FUZZ_SEEDS (default "1 2 3") seeds of FUZZ_OPS (default 500) operations each, every
-# file compared with the model after every step, then xfs_repair -n.  `make soak` runs it with
-# more seeds and operations.
+# The strict CoW fuzzer (tests/fuzz) on /dev/pmem1, every file compared with the model after
+# every step, then xfs_repair -n:
+#  - FUZZ_SEEDS (default "1 2 3"): daxcow loaded, with rmmod/insmod of daxcow among the steps;
+#  - FUZZ_DIFF_SEEDS (default "4 5"): differential, each seed once with daxcow and once with the
+#    in-tree C engine, and the two runs' per-step outcomes must be equal line for line;
+#  - FUZZ_PMD_SEEDS (default "6"): 2 MiB-aligned files, clones and mappings (--pmd), under both
+#    engines and compared the same way; daxcow's PMD CoW fault counter must move.
+# FUZZ_OPS (default 500) operations per run, FUZZ_PMD_OPS (default 300) per PMD run (2 MiB
+# writes and copies are slow under TCG).  `make soak` runs it with more seeds and operations.
 set -u
 . "$(dirname "$0")/lib.sh"
 
 fuzz=$DAXCOW_TOP/tests/fuzz/target/release/daxcow-fuzz
 [ -x "$fuzz" ] || die "no fuzzer binary at $fuzz (cargo build --release in tests/fuzz)"
-dev=/dev/pmem1 mnt=/mnt/fuzz
-mkdir -p $mnt
-ko=""
-grep -q '^daxcow ' /proc/modules && ko=$DAXCOW_KO
+dev=/dev/pmem1 mnt=/mnt/fuzz out=/tmp/fuzz
+mkdir -p $mnt $out
+ops=${FUZZ_OPS:-500}
 total=0 t0=$(date +%s)
-for seed in ${FUZZ_SEEDS:-1 2 3}; do
-	if out=$("$fuzz" $dev $mnt "$seed" "${FUZZ_OPS:-500}" $ko 2>&1); then
-		pass "fuzz seed $seed: $(echo "$out" | tail -1)"
-		total=$((total + ${FUZZ_OPS:-500}))
-	else
-		echo "$out" | sed 's/^/  /' | tail -80
-		fail "fuzz seed $seed (replay: daxcow-fuzz DEV MNT $seed ${FUZZ_OPS:-500} KO)"
+load() { grep -q '^daxcow ' /proc/modules || insmod "$DAXCOW_KO"; }
+unload() { ! grep -q '^daxcow ' /proc/modules || rmmod daxcow; }
+
+# run NAME ARGS...: one fuzzer run; PASS/FAIL with its last line, the failure's trace on FAIL.
+run() {
+	local name=$1; shift
+	if o=$("$fuzz" "$@" 2>&1); then
+		pass "$name: $(echo "$o" | tail -1)"
+		total=$((total + $(echo "$o" | tail -1 | sed -n 's/.*: \([0-9]*\) ops in.*/\1/p')))
+		return 0
 	fi
-	grep -q '^daxcow ' /proc/modules || { [ -n "$ko" ] && insmod "$ko"; }
+	# The failure, then the shortest trace the fuzzer found (or the end of the full one).
+	echo "$o" | grep -m1 -A1 '^FAIL: ' | sed 's/^/  /'
+	if echo "$o" | grep -q 'shrunk trace'; then
+		echo "$o" | sed -n '/shrunk trace/,$p' | grep -v '^umount: ' | head -60 | sed 's/^/  /'
+	else
+		echo "$o" | grep -v '^umount: ' | tail -40 | sed 's/^/  /'
+	fi
+	fail "$name (replay: daxcow-fuzz $*)"
+	return 1
+}
+
+for seed in ${FUZZ_SEEDS-1 2 3}; do
+	load
+	run "fuzz seed $seed (daxcow, with reloads)" $dev $mnt "$seed" "$ops" "$DAXCOW_KO"
 done
+
+pmd_counter() {
+	python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import cowlib
+print((cowlib.daxcow_stats() or {}).get("cow_fault_pmd", 0))' "$(dirname "$0")"
+}
+pmd_faults=0
+
+# differential SEED [--pmd]: the seed under each engine, then the outcomes compared.
+differential() {
+	local seed=$1 flag=${2:-} tag=seed before
+	[ -n "$flag" ] && tag="PMD seed"
+	load
+	before=$(pmd_counter)
+	local n=$ops
+	[ -n "$flag" ] && n=${FUZZ_PMD_OPS:-300}
+	run "fuzz $tag $seed (daxcow)" $flag --log $out/$seed.rust $dev $mnt "$seed" "$n"
+	# The counters live in the module: read them before it is unloaded.
+	[ -n "$flag" ] && pmd_faults=$((pmd_faults + $(pmd_counter) - before))
+	unload
+	run "fuzz $tag $seed (C engine)" $flag --log $out/$seed.c $dev $mnt "$seed" "$n"
+	load
+	if diff -u $out/$seed.c $out/$seed.rust > $out/$seed.diff; then
+		pass "fuzz $tag $seed: every step's outcome the same under both engines ($(wc -l < $out/$seed.rust) steps)"
+	else
+		sed 's/^/  | /' $out/$seed.diff | head -20
+		fail "fuzz $tag $seed: the engines' outcomes differ"
+	fi
+}
+for seed in ${FUZZ_DIFF_SEEDS-4 5}; do
+	differential "$seed"
+done
+
+for seed in ${FUZZ_PMD_SEEDS-6}; do
+	differential "$seed" --pmd
+done
+if [ -n "${FUZZ_PMD_SEEDS-6}" ]; then
+	info "PMD CoW faults taken by daxcow in the PMD seeds: $pmd_faults"
+	check "fuzz: the PMD seeds took PMD CoW faults under daxcow" test "$pmd_faults" -gt 0
+fi
+
 secs=$(( $(date +%s) - t0 ))
 info "fuzz: $total ops in ${secs}s ($(( total / (secs > 0 ? secs : 1) )) ops/s)"
 check "fuzz: xfs_repair -n clean at the end" quiet xfs_repair -n $dev

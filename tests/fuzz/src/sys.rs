@@ -14,6 +14,45 @@ pub const FALLOC_FL_KEEP_SIZE: i32 = 0x01;
 pub const FALLOC_FL_PUNCH_HOLE: i32 = 0x02;
 pub const FALLOC_FL_ZERO_RANGE: i32 = 0x10;
 pub const FALLOC_FL_UNSHARE_RANGE: i32 = 0x40;
+/// `_IOWR('f', 11, struct fiemap)`.
+pub const FS_IOC_FIEMAP: libc::c_ulong = 0xC020_660B;
+pub const FIEMAP_EXTENT_UNWRITTEN: u32 = 0x800;
+pub const FIEMAP_EXTENT_SHARED: u32 = 0x2000;
+
+/// One extent of FIEMAP: logical offset, length, flags.
+#[derive(Clone, Copy, Debug)]
+pub struct Extent {
+    pub logical: u64,
+    pub len: u64,
+    pub flags: u32,
+}
+
+/// The extents of `fd` (FIEMAP, synced first), up to 512 of them: `None` if the call fails.
+pub fn fiemap(fd: libc::c_int) -> Option<Vec<Extent>> {
+    const COUNT: usize = 512;
+    // struct fiemap: start, length, flags, mapped, count, reserved; then 56-byte extents.
+    let mut buf = vec![0u64; (32 + 56 * COUNT) / 8];
+    buf[1] = u64::MAX;
+    buf[2] = 1; // FIEMAP_FLAG_SYNC in the low 32 bits; fm_mapped_extents 0
+    buf[3] = COUNT as u64; // fm_extent_count in the low 32 bits
+                           // SAFETY: buf is a struct fiemap with room for COUNT extents.
+    if unsafe { libc::ioctl(fd, FS_IOC_FIEMAP, buf.as_mut_ptr()) } != 0 {
+        return None;
+    }
+    let mapped = (buf[2] >> 32) as usize;
+    Some(
+        (0..mapped.min(COUNT))
+            .map(|i| {
+                let e = &buf[4 + 7 * i..4 + 7 * i + 7];
+                Extent {
+                    logical: e[0],
+                    len: e[2],
+                    flags: e[5] as u32,
+                }
+            })
+            .collect(),
+    )
+}
 
 /// A path or argument as a C string (none of ours contains a NUL).
 pub fn cstr(s: &str) -> CString {
