@@ -809,22 +809,8 @@ fn apply(fs: &mut Fs, model: &mut [Vec<u8>; NFILES], op: &Op) -> Result<Outcome,
             Ok(Outcome::Done)
         }
         Op::MapCheck { slot } => {
-            let Some(m) = fs.maps[slot] else {
-                return Ok(Outcome::Done);
-            };
-            let size = model[m.f].len() as u64;
-            let end = (m.off + m.len).min(size);
-            for pos in m.off..end {
-                // SAFETY: pos - m.off < m.len, inside the live mapping and inside EOF.
-                let got = unsafe { *(m.addr as *const u8).add((pos - m.off) as usize) };
-                let want = model[m.f][pos as usize];
-                if got != want {
-                    return Err(format!(
-                        "through the mapping of f{} held since an earlier step, byte {pos} is \
-                         {got:#x}, model {want:#x}",
-                        m.f
-                    ));
-                }
+            if let Some(m) = &fs.maps[slot] {
+                check_mapping(m, model)?;
             }
             Ok(Outcome::Done)
         }
@@ -871,22 +857,29 @@ fn short_pwrite(fd: libc::c_int, off: u64, len: u64, valid: u64, byte: u8) -> is
     }
 }
 
+/// Compares what the held mapping `m` shows, up to EOF, with the model.
+fn check_mapping(m: &Map, model: &[Vec<u8>; NFILES]) -> Result<(), String> {
+    let size = model[m.f].len() as u64;
+    for pos in m.off..(m.off + m.len).min(size) {
+        // SAFETY: pos - m.off < m.len, inside the live mapping and inside EOF.
+        let got = unsafe { *(m.addr as *const u8).add((pos - m.off) as usize) };
+        let want = model[m.f][pos as usize];
+        if got != want {
+            return Err(format!(
+                "through the mapping of f{} held since an earlier step, byte {pos} is \
+                 {got:#x}, model {want:#x}",
+                m.f
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Compares every file with the model, by read(2) and through every mapping held across
 /// steps (a stale PTE, left pointing at blocks a clone or CoW took away, shows there).
 fn verify(fs: &Fs, model: &[Vec<u8>; NFILES]) -> Result<(), String> {
     for m in fs.maps.iter().flatten() {
-        let size = model[m.f].len() as u64;
-        for pos in m.off..(m.off + m.len).min(size) {
-            // SAFETY: pos - m.off < m.len, inside the live mapping and inside EOF.
-            let got = unsafe { *(m.addr as *const u8).add((pos - m.off) as usize) };
-            if got != model[m.f][pos as usize] {
-                return Err(format!(
-                    "through the mapping of f{} held since an earlier step, byte {pos} is \
-                     {got:#x}, model {:#x}",
-                    m.f, model[m.f][pos as usize]
-                ));
-            }
-        }
+        check_mapping(m, model)?;
     }
     for (i, m) in model.iter().enumerate() {
         let mut buf = vec![0u8; m.len() + 1];
