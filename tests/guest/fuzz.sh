@@ -5,9 +5,13 @@
 #  - FUZZ_DIFF_SEEDS (default "4 5"): differential, each seed once with daxcow and once with the
 #    in-tree C engine, and the two runs' per-step outcomes must be equal line for line;
 #  - FUZZ_PMD_SEEDS (default "6"): 2 MiB-aligned files, clones and mappings (--pmd), under both
-#    engines and compared the same way; daxcow's PMD CoW fault counter must move.
+#    engines and compared the same way; daxcow's PMD CoW fault counter must move;
+#  - FUZZ_RACE_SEEDS (default "7"): two processes at once on one file (--race), under each
+#    engine, checked against the serializations the model allows (not diffed: the order the
+#    processes ran in differs between runs), and some racing steps must be seen interleaved;
+#  - FUZZ_PMD_RACE_SEEDS (default "8"): the same with 2 MiB-aligned files (--pmd --race).
 # FUZZ_OPS (default 500) operations per run, FUZZ_PMD_OPS (default 300) per PMD run (2 MiB
-# writes and copies are slow under TCG).  `make soak` runs it with more seeds and operations.
+# writes and copies are slow under TCG).  `make soak` runs the long version (scripts/soak.sh).
 set -u
 . "$(dirname "$0")/lib.sh"
 
@@ -24,6 +28,7 @@ unload() { ! grep -q '^daxcow ' /proc/modules || rmmod daxcow; }
 run() {
 	local name=$1; shift
 	if o=$("$fuzz" "$@" 2>&1); then
+		last_out=$o
 		pass "$name: $(echo "$o" | tail -1)"
 		total=$((total + $(echo "$o" | tail -1 | sed -n 's/.*: \([0-9]*\) ops in.*/\1/p')))
 		return 0
@@ -78,7 +83,33 @@ done
 for seed in ${FUZZ_PMD_SEEDS-6}; do
 	differential "$seed" --pmd
 done
-if [ -n "${FUZZ_PMD_SEEDS-6}" ]; then
+# race SEED [--pmd]: the seed with racing steps under each engine; counts what raced.
+race_steps=0 interleaved=0
+race() {
+	local seed=$1 flag=${2:-} n=$ops engine before
+	[ -n "$flag" ] && n=${FUZZ_PMD_OPS:-300}
+	for engine in daxcow C; do
+		last_out=
+		if [ $engine = daxcow ]; then load; before=$(pmd_counter); else unload; fi
+		run "fuzz race ${flag:+PMD }seed $seed ($engine engine)" --race $flag $dev $mnt "$seed" "$n" || continue
+		[ $engine = daxcow ] && [ -n "$flag" ] && pmd_faults=$((pmd_faults + $(pmd_counter) - before))
+		read -r r i < <(echo "$last_out" | sed -n 's/^races: \([0-9]*\) steps.*, \([0-9]*\) of them.*/\1 \2/p')
+		race_steps=$((race_steps + ${r:-0})) interleaved=$((interleaved + ${i:-0}))
+	done
+	load
+}
+for seed in ${FUZZ_RACE_SEEDS-7}; do
+	race "$seed"
+done
+for seed in ${FUZZ_PMD_RACE_SEEDS-8}; do
+	race "$seed" --pmd
+done
+if [ -n "${FUZZ_RACE_SEEDS-7}${FUZZ_PMD_RACE_SEEDS-8}" ]; then
+	info "racing steps: $race_steps, seen interleaved: $interleaved ($(nproc) CPUs)"
+	check "fuzz: racing steps ran and some were seen interleaved" test "$interleaved" -gt 0
+fi
+
+if [ -n "${FUZZ_PMD_SEEDS-6}${FUZZ_PMD_RACE_SEEDS-8}" ]; then
 	info "PMD CoW faults taken by daxcow in the PMD seeds: $pmd_faults"
 	check "fuzz: the PMD seeds took PMD CoW faults under daxcow" test "$pmd_faults" -gt 0
 fi

@@ -16,10 +16,20 @@
 //! makes 2 MiB-aligned files (stripe unit 2 MiB, extent and CoW extent size hints 2 MiB) and
 //! 2 MiB-aligned clones and stores, for PMD CoW faults.
 //!
-//! usage: daxcow-fuzz [--pmd] [--log FILE] DEV MNT SEED OPS [KO]
+//! `--race` adds steps where two processes work one file at once (stores racing stores through
+//! one mapping, a clone racing stores or a pwrite into its destination), each checked against
+//! exactly the results some serialization of the two allows.  After most steps only the
+//! ranges the step could have changed are read back; every `--full-every` steps (20), after a
+//! remount or reload, and at the end, every byte of every file and held mapping is, and a
+//! failure found there is traced to its step by a replay with full checks.
+//!
+//! usage: daxcow-fuzz [--pmd] [--race] [--full-every N] [--log FILE] DEV MNT SEED OPS [KO]
 //!        (KO: daxcow.ko, for rmmod/insmod steps)
 
 mod sys;
+
+const USAGE: &str =
+    "usage: daxcow-fuzz [--pmd] [--race] [--full-every N] [--log FILE] DEV MNT SEED OPS [KO]";
 
 use std::fmt;
 use std::time::Instant;
@@ -120,6 +130,44 @@ enum Op {
     },
     Remount,
     Reload,
+    /// Two processes store 8-byte words at once through one shared mapping of `f` (each
+    /// faults in its own page tables, on the same shared blocks): `a` and `b` are
+    /// `(offset, length, byte)`, word-aligned, inside the mapping and EOF.
+    RaceStores {
+        f: usize,
+        map_off: u64,
+        map_len: u64,
+        a: (u64, u64, u8),
+        b: (u64, u64, u8),
+        /// Busy-wait iterations between two stores, so that the loops overlap in time.
+        pace: u32,
+    },
+    /// A clone into `dst` while another process stores words through a mapping of `dst` at
+    /// `[at, at + slen)` (never inside the clone's source range).
+    RaceCloneStore {
+        src: usize,
+        so: u64,
+        len: u64,
+        dst: usize,
+        dof: u64,
+        map_off: u64,
+        map_len: u64,
+        at: u64,
+        slen: u64,
+        byte: u8,
+        pace: u32,
+    },
+    /// A clone into `dst` while another process pwrites `dst` at `[off, off + wlen)`.
+    RaceCloneWrite {
+        src: usize,
+        so: u64,
+        len: u64,
+        dst: usize,
+        dof: u64,
+        off: u64,
+        wlen: u64,
+        byte: u8,
+    },
 }
 
 impl fmt::Display for Op {
@@ -173,7 +221,13 @@ fn range(r: &mut Rng, size: u64, aligned: bool, max: u64) -> Option<(u64, u64)> 
     }
 }
 
-fn gen(r: &mut Rng, sizes: &[u64; NFILES], reload: bool, pmd: bool) -> Op {
+fn gen(r: &mut Rng, sizes: &[u64; NFILES], reload: bool, pmd: bool, race: bool) -> Op {
+    // A `--race` run: about one step in six is two processes at once.
+    if race && r.chance(16) {
+        if let Some(op) = gen_race(r, sizes, pmd) {
+            return op;
+        }
+    }
     if pmd {
         if let Some(op) = gen_pmd(r, sizes) {
             return op;
@@ -350,6 +404,108 @@ fn gen_pmd(r: &mut Rng, sizes: &[u64; NFILES]) -> Option<Op> {
     }
 }
 
+/// A word-aligned `(offset, length)` of at least one word inside `[0, span)`, starting near
+/// `near` where it can.
+fn words(r: &mut Rng, span: u64, near: u64) -> Option<(u64, u64)> {
+    let n = span / 8;
+    if n == 0 {
+        return None;
+    }
+    let first = (near / 8 + r.below(64)).min(n - 1);
+    let count = 1 + r.below((n - first).min(2048));
+    Some((first * 8, count * 8))
+}
+
+/// The `--race` run's steps, two processes at once: stores racing stores through one mapping
+/// (two faults on the same shared pages, or on the same 2 MiB extent with `pmd`), a clone
+/// racing stores into its destination, a clone racing a pwrite of its destination.
+fn gen_race(r: &mut Rng, sizes: &[u64; NFILES], pmd: bool) -> Option<Op> {
+    let f = r.below(NFILES as u64) as usize;
+    let g = r.below(NFILES as u64) as usize;
+    let (a_byte, b_byte) = {
+        let a = (r.below(255) + 1) as u8;
+        (a, if a == 255 { 1 } else { a + 1 })
+    };
+    let kind = if pmd { 0 } else { r.below(3) };
+    let pace = [0, 50, 400][r.below(3) as usize];
+    match kind {
+        0 => {
+            let (map_off, map_len) = if pmd {
+                let chunks = sizes[f] / PMD;
+                (chunks > 0).then_some(())?;
+                (r.below(chunks) * PMD, PMD)
+            } else {
+                let pages = sizes[f] / BLK;
+                (pages > 0).then_some(())?;
+                let first = r.below(pages);
+                (first * BLK, (1 + r.below((pages - first).min(16))) * BLK)
+            };
+            let span = (sizes[f] - map_off).min(map_len);
+            // Both start in the same page (the same 2 MiB with `pmd`), so that their first
+            // faults meet; the second often overlaps the first.
+            let a = words(r, span, 0)?;
+            let near = if r.chance(50) { a.0 } else { 0 };
+            let b = words(r, span, near)?;
+            Some(Op::RaceStores {
+                f,
+                map_off,
+                map_len,
+                a: (a.0, a.1, a_byte),
+                b: (b.0, b.1, b_byte),
+                pace,
+            })
+        }
+        1 | 2 => {
+            let (so, len) = range(r, down(sizes[g]), true, 16 * BLK)?;
+            let dof = down(r.below(down(sizes[f]) + 1));
+            if g == f && overlap(so, dof, len) {
+                return None;
+            }
+            if kind == 1 {
+                // Map around the clone's destination, inside EOF.
+                let pages = sizes[f] / BLK;
+                (pages > 0).then_some(())?;
+                let first = (dof / BLK).saturating_sub(r.below(2)).min(pages - 1);
+                let map_len = (1 + r.below((pages - first).min(8))) * BLK;
+                let map_off = first * BLK;
+                let span = (sizes[f] - map_off).min(map_len);
+                let (at, slen) = words(r, span, dof.saturating_sub(map_off))?;
+                let (at, slen) = (map_off + at, slen);
+                if g == f && overlap2(at, slen, so, len) {
+                    return None;
+                }
+                Some(Op::RaceCloneStore {
+                    src: g,
+                    so,
+                    len,
+                    dst: f,
+                    dof,
+                    map_off,
+                    map_len,
+                    at,
+                    slen,
+                    byte: a_byte,
+                    pace,
+                })
+            } else {
+                let (off, wlen) = range(r, sizes[f].max(2), false, 3 * BLK)?;
+                let off = if r.chance(50) { dof + off % len } else { off };
+                Some(Op::RaceCloneWrite {
+                    src: g,
+                    so,
+                    len,
+                    dst: f,
+                    dof,
+                    off,
+                    wlen,
+                    byte: a_byte,
+                })
+            }
+        }
+        _ => None,
+    }
+}
+
 /// A mapping that lives across steps.
 #[derive(Clone, Copy)]
 struct Map {
@@ -366,6 +522,7 @@ struct Fs {
     fds: Vec<libc::c_int>,
     pmd: bool,
     maps: [Option<Map>; SLOTS],
+    races: RaceStats,
 }
 
 impl Fs {
@@ -487,6 +644,11 @@ impl fmt::Display for Outcome {
 /// Whether the ranges `[a, a + len)` and `[b, b + len)` overlap.
 fn overlap(a: u64, b: u64, len: u64) -> bool {
     a < b + len && b < a + len
+}
+
+/// Whether `[a, a + alen)` and `[b, b + blen)` overlap.
+fn overlap2(a: u64, alen: u64, b: u64, blen: u64) -> bool {
+    a < b + blen && b < a + alen
 }
 
 /// For each block of `[off, off + len)`: whether it is a hole (no extent covers it).
@@ -826,7 +988,345 @@ fn apply(fs: &mut Fs, model: &mut [Vec<u8>; NFILES], op: &Op) -> Result<Outcome,
             }
             Ok(Outcome::Done)
         }
+        Op::RaceStores {
+            f,
+            map_off,
+            map_len,
+            a,
+            b,
+            pace,
+        } => {
+            let size = model[f].len() as u64;
+            // Only inside EOF (a shrunk trace can have moved it).
+            if map_off + a.0 + a.1 > size || map_off + b.0 + b.1 > size {
+                return Ok(Outcome::Done);
+            }
+            let p = map(fd(f), map_off, map_len)?;
+            // SAFETY: both ranges are inside the mapping and inside EOF (checked above).
+            let r = race(
+                || {
+                    unsafe { store_words(p, a, pace) };
+                    Ok(())
+                },
+                || {
+                    unsafe { store_words(p, b, pace) };
+                    true
+                },
+            );
+            // SAFETY: unmapping what map() mapped.
+            unsafe { libc::munmap(p.cast(), map_len as usize) };
+            r?;
+            // Each word is the value of a process that stored it: the last one, where both did.
+            let span = a.0.min(b.0)..(a.0 + a.1).max(b.0 + b.1);
+            let got = read_at(fd(f), map_off + span.start, span.end - span.start)?;
+            let (mut saw_a, mut saw_b) = (false, false);
+            for w in span.clone().step_by(8) {
+                let i = (w - span.start) as usize;
+                let word = &got[i..i + 8];
+                let in_a = (a.0..a.0 + a.1).contains(&w);
+                let in_b = (b.0..b.0 + b.1).contains(&w);
+                let old = &model[f][(map_off + w) as usize..(map_off + w + 8) as usize];
+                let ok = match (in_a, in_b) {
+                    (true, true) => {
+                        saw_a |= word == [a.2; 8];
+                        saw_b |= word == [b.2; 8];
+                        word == [a.2; 8] || word == [b.2; 8]
+                    }
+                    (true, false) => word == [a.2; 8],
+                    (false, true) => word == [b.2; 8],
+                    (false, false) => word == old,
+                };
+                if !ok {
+                    return Err(format!(
+                        "racing stores: the word at {} of f{f} is {word:02x?}, which no \
+                         serialization of the two processes' stores leaves",
+                        map_off + w
+                    ));
+                }
+            }
+            let at = (map_off + span.start) as usize;
+            model[f][at..at + got.len()].copy_from_slice(&got);
+            fs.races.steps += 1;
+            fs.races.interleaved += usize::from(saw_a && saw_b);
+            Ok(Outcome::Done)
+        }
+        Op::RaceCloneStore {
+            src,
+            so,
+            len,
+            dst,
+            dof,
+            map_off,
+            map_len,
+            at,
+            slen,
+            byte,
+            pace,
+        } => {
+            let dsize = model[dst].len() as u64;
+            let valid = so + len <= model[src].len() as u64
+                && !(src == dst && (overlap(so, dof, len) || overlap2(at, slen, so, len)))
+                && at + slen <= dsize
+                && map_off <= at
+                && at + slen <= map_off + map_len;
+            if !valid {
+                return Ok(Outcome::Done);
+            }
+            let p = map(fd(dst), map_off, map_len)?;
+            let arg = [fd(src) as u64, so, len, dof];
+            let (dst_fd, words) = (fd(dst), (at - map_off, slen, byte));
+            let r = race(
+                || {
+                    // SAFETY: arg is a struct file_clone_range.
+                    if unsafe { libc::ioctl(dst_fd, FICLONERANGE, arg.as_ptr()) } != 0 {
+                        return failed("FICLONERANGE racing stores", None).map(|_| ());
+                    }
+                    Ok(())
+                },
+                || {
+                    // SAFETY: the words are inside the mapping and inside EOF (checked above).
+                    unsafe { store_words(p, words, pace) };
+                    true
+                },
+            );
+            // SAFETY: unmapping what map() mapped.
+            unsafe { libc::munmap(p.cast(), map_len as usize) };
+            r?;
+            // The clone is one point in the store loop's order: the words in its destination
+            // stored before it show the clone's data, those after it the stored value.
+            let mut after = model[dst].clone();
+            model_clone(model, src, so, len, &mut after, dof);
+            let got = read_at(dst_fd, at, slen)?;
+            let mut stored_after = None;
+            for w in (at..at + slen).step_by(8) {
+                let i = (w - at) as usize;
+                let word = &got[i..i + 8];
+                let cloned = &after[w as usize..w as usize + 8];
+                let in_clone = (dof..dof + len).contains(&w);
+                let stored = word == [byte; 8];
+                let ok = if !in_clone {
+                    stored
+                } else if cloned == [byte; 8] {
+                    // The clone's data is the stored value: says nothing of the order.
+                    stored
+                } else if stored {
+                    stored_after.get_or_insert(w);
+                    true
+                } else {
+                    word == cloned && stored_after.is_none()
+                };
+                if !ok {
+                    return Err(format!(
+                        "a clone racing stores: the word at {w} of f{dst} is {word:02x?} \
+                         (clone's data {cloned:02x?}, stored {byte:#x}{}), which no \
+                         serialization leaves",
+                        stored_after
+                            .map(|s| format!(", stored after the clone from {s}"))
+                            .unwrap_or_default()
+                    ));
+                }
+            }
+            after[at as usize..(at + slen) as usize].copy_from_slice(&got);
+            model[dst] = after;
+            fs.races.steps += 1;
+            fs.races.interleaved +=
+                usize::from(stored_after.is_some_and(|s| s > at.max(dof) && s < dof + len));
+            Ok(Outcome::Done)
+        }
+        Op::RaceCloneWrite {
+            src,
+            so,
+            len,
+            dst,
+            dof,
+            off,
+            wlen,
+            byte,
+        } => {
+            let valid = so + len <= model[src].len() as u64
+                && !(src == dst && overlap(so, dof, len))
+                && dof <= model[dst].len() as u64;
+            if !valid {
+                return Ok(Outcome::Done);
+            }
+            let arg = [fd(src) as u64, so, len, dof];
+            let dst_fd = fd(dst);
+            let buf = vec![byte; wlen as usize];
+            race(
+                || {
+                    // SAFETY: arg is a struct file_clone_range.
+                    if unsafe { libc::ioctl(dst_fd, FICLONERANGE, arg.as_ptr()) } != 0 {
+                        return failed("FICLONERANGE racing a pwrite", None).map(|_| ());
+                    }
+                    Ok(())
+                },
+                || {
+                    // SAFETY: buf holds wlen bytes; the fd is open.
+                    let n =
+                        unsafe { libc::pwrite(dst_fd, buf.as_ptr().cast(), buf.len(), off as i64) };
+                    if n != wlen as isize {
+                        eprintln!("pwrite racing a clone: {n} of {wlen} (errno {})", errno());
+                    }
+                    n == wlen as isize
+                },
+            )?;
+            // Both take the inode's I/O lock: the result is one order or the other, exactly.
+            let write = |m: &mut Vec<u8>| fill(m, off, wlen, byte);
+            let mut clone_first = model[dst].clone();
+            model_clone(model, src, so, len, &mut clone_first, dof);
+            write(&mut clone_first);
+            let mut write_first = model.clone();
+            write(&mut write_first[dst]);
+            let mut wf = write_first[dst].clone();
+            model_clone(&write_first, src, so, len, &mut wf, dof);
+            let got = read_at(dst_fd, 0, clone_first.len().max(wf.len()) as u64 + 1)?;
+            if got == clone_first {
+                model[dst] = clone_first;
+            } else if got == wf {
+                model[dst] = wf;
+            } else {
+                let first_diff = |m: &[u8]| (0..got.len()).find(|&i| m.get(i) != got.get(i));
+                return Err(format!(
+                    "a clone racing a pwrite left f{dst} as neither order would: size {}, \
+                     first byte off from clone-then-write at {:?}, from write-then-clone at {:?}",
+                    got.len(),
+                    first_diff(&clone_first),
+                    first_diff(&wf)
+                ));
+            }
+            fs.races.steps += 1;
+            Ok(Outcome::Done)
+        }
     }
+}
+
+/// What `--race` steps did: how many ran, and how many showed the two processes interleaved
+/// (both values among the words both stored; a clone landing inside a store loop).
+#[derive(Default)]
+struct RaceStats {
+    steps: usize,
+    interleaved: usize,
+}
+
+/// A shared read-write mapping of `len` bytes of `fd` at `off`.
+fn map(fd: libc::c_int, off: u64, len: u64) -> Result<*mut u8, String> {
+    // SAFETY: a shared mapping of an open file; checked.
+    let p = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len as usize,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED,
+            fd,
+            off as i64,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        return failed("mmap", None).map(|_| std::ptr::null_mut());
+    }
+    Ok(p.cast())
+}
+
+/// Stores `byte` repeated into the 8-byte words of `[off, off + len)` from `p`, in ascending
+/// order, one store per word, `pace` busy-wait iterations apart.
+///
+/// # Safety
+/// `p + off .. p + off + len` is writable (mapped and inside EOF); `off` and `len` are
+/// multiples of 8.
+unsafe fn store_words(p: *mut u8, (off, len, byte): (u64, u64, u8), pace: u32) {
+    let v = u64::from_ne_bytes([byte; 8]);
+    for w in (off..off + len).step_by(8) {
+        for _ in 0..pace {
+            std::hint::spin_loop();
+        }
+        // SAFETY: inside the range the caller vouches for, and 8-byte aligned (p is a page).
+        unsafe { std::ptr::write_volatile(p.add(w as usize).cast::<u64>(), v) };
+    }
+}
+
+/// Runs `parent` here and `child` in a forked process, both released at once by a flag in
+/// shared memory, so that their system calls and faults overlap.  Fails if either fails.
+fn race(
+    parent: impl FnOnce() -> Result<(), String>,
+    child: impl FnOnce() -> bool,
+) -> Result<(), String> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    // SAFETY: an anonymous shared page; checked.
+    let flag = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            BLK as usize,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    assert!(flag != libc::MAP_FAILED, "mmap");
+    // SAFETY: the page is zeroed, aligned and lives until the munmap below (the child's copy of
+    // the mapping until it exits).
+    let ready = unsafe { &*(flag as *const AtomicU32) };
+    let go = || {
+        ready.fetch_add(1, Ordering::SeqCst);
+        while ready.load(Ordering::SeqCst) < 2 {
+            std::hint::spin_loop();
+        }
+    };
+    // SAFETY: the fuzzer is single-threaded, so the child may run ordinary code after fork.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        go();
+        let ok = child();
+        // SAFETY: ends the child without running the parent's exit handlers.
+        unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+    }
+    if pid < 0 {
+        // SAFETY: unmapping the flag page.
+        unsafe { libc::munmap(flag, BLK as usize) };
+        return failed("fork", None).map(|_| ());
+    }
+    go();
+    let r = parent();
+    let mut status = 0;
+    // SAFETY: waiting for the child forked above.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    // SAFETY: unmapping the flag page.
+    unsafe { libc::munmap(flag, BLK as usize) };
+    r?;
+    if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
+        return Err(format!(
+            "the racing process failed (wait status {status:#x})"
+        ));
+    }
+    Ok(())
+}
+
+/// `len` bytes of `fd` from `off` (fewer at EOF).
+fn read_at(fd: libc::c_int, off: u64, len: u64) -> Result<Vec<u8>, String> {
+    let mut buf = vec![0u8; len as usize];
+    // SAFETY: buf holds len bytes; fd is open.
+    let n = unsafe { libc::pread(fd, buf.as_mut_ptr().cast(), buf.len(), off as i64) };
+    if n < 0 {
+        return failed("pread", None).map(|_| vec![]);
+    }
+    buf.truncate(n as usize);
+    Ok(buf)
+}
+
+/// What a clone of `[so, so + len)` of file `src` (as `model` has it) to `dof` does to `dst`.
+fn model_clone(
+    model: &[Vec<u8>; NFILES],
+    src: usize,
+    so: u64,
+    len: u64,
+    dst: &mut Vec<u8>,
+    dof: u64,
+) {
+    let data = &model[src][so as usize..(so + len) as usize];
+    if dst.len() < (dof + len) as usize {
+        dst.resize((dof + len) as usize, 0);
+    }
+    dst[dof as usize..(dof + len) as usize].copy_from_slice(data);
 }
 
 /// pwrite of `len` bytes from a buffer of which only the first `valid` are mapped; returns what
@@ -859,8 +1359,19 @@ fn short_pwrite(fd: libc::c_int, off: u64, len: u64, valid: u64, byte: u8) -> is
 
 /// Compares what the held mapping `m` shows, up to EOF, with the model.
 fn check_mapping(m: &Map, model: &[Vec<u8>; NFILES]) -> Result<(), String> {
+    check_mapping_range(m, model, 0, u64::MAX)
+}
+
+/// Compares what the held mapping `m` shows of the file's `[start, end)`, up to EOF, with the
+/// model.
+fn check_mapping_range(
+    m: &Map,
+    model: &[Vec<u8>; NFILES],
+    start: u64,
+    end: u64,
+) -> Result<(), String> {
     let size = model[m.f].len() as u64;
-    for pos in m.off..(m.off + m.len).min(size) {
+    for pos in m.off.max(start)..(m.off + m.len).min(size).min(end) {
         // SAFETY: pos - m.off < m.len, inside the live mapping and inside EOF.
         let got = unsafe { *(m.addr as *const u8).add((pos - m.off) as usize) };
         let want = model[m.f][pos as usize];
@@ -898,6 +1409,143 @@ fn verify(fs: &Fs, model: &[Vec<u8>; NFILES]) -> Result<(), String> {
     Ok(())
 }
 
+/// The byte ranges `(file, start, end)` a step may have changed, or `None` for any byte of any
+/// file (remount, reload).  Each range is widened to the blocks around it (to the 2 MiB around
+/// it in a `--pmd` run), where a copy-around or a fault that strays would write.
+fn touched(op: &Op, fs: &Fs, sizes: &[u64; NFILES]) -> Option<Vec<(usize, u64, u64)>> {
+    let mut r: Vec<(usize, u64, u64)> = Vec::new();
+    let mut add = |f: usize, off: u64, len: u64| r.push((f, off, off.saturating_add(len)));
+    match *op {
+        Op::Pwrite { f, off, len, .. } | Op::ShortPwrite { f, off, len, .. } => add(f, off, len),
+        Op::MmapStore {
+            f,
+            map_off,
+            map_len,
+            ..
+        } => add(f, map_off, map_len),
+        Op::Clone {
+            src,
+            so,
+            len,
+            dst,
+            dof,
+        }
+        | Op::Dedupe {
+            src,
+            so,
+            len,
+            dst,
+            dof,
+        } => {
+            add(src, so, len);
+            add(dst, dof, len);
+        }
+        Op::Unshare { f, off, len } | Op::Punch { f, off, len } | Op::Zero { f, off, len } => {
+            add(f, off, len)
+        }
+        Op::Truncate { f, size } => {
+            let (lo, hi) = (size.min(sizes[f]), size.max(sizes[f]));
+            add(f, lo, hi - lo);
+        }
+        Op::Fsync { .. } | Op::MapOpen { .. } | Op::MapCheck { .. } => {}
+        Op::MapStore { slot, at, len, .. } => {
+            if let Some(m) = &fs.maps[slot] {
+                add(m.f, m.off + at, len);
+            }
+        }
+        Op::Remount | Op::Reload => return None,
+        Op::RaceStores {
+            f,
+            map_off,
+            map_len,
+            ..
+        } => add(f, map_off, map_len),
+        Op::RaceCloneStore {
+            src,
+            so,
+            len,
+            dst,
+            dof,
+            map_off,
+            map_len,
+            ..
+        } => {
+            add(src, so, len);
+            add(dst, dof, len);
+            add(dst, map_off, map_len);
+        }
+        Op::RaceCloneWrite {
+            src,
+            so,
+            len,
+            dst,
+            dof,
+            off,
+            wlen,
+            ..
+        } => {
+            add(src, so, len);
+            add(dst, dof, len);
+            add(dst, off, wlen);
+        }
+    }
+    let (grain, margin) = if fs.pmd { (PMD, 0) } else { (BLK, BLK) };
+    for x in r.iter_mut() {
+        x.1 = (x.1 / grain * grain).saturating_sub(margin);
+        x.2 =
+            x.2.div_ceil(grain)
+                .saturating_mul(grain)
+                .saturating_add(margin);
+    }
+    Some(r)
+}
+
+/// The check after a step that is not a full one: every file's size, and the bytes of the
+/// ranges the step may have changed, by pread(2) and through every held mapping over them.
+/// What lies outside them is left to the next full check (`verify`), every `--full-every`
+/// steps, and a failure found there is traced back to its step by a replay.
+fn verify_touched(
+    fs: &Fs,
+    model: &[Vec<u8>; NFILES],
+    ranges: &[(usize, u64, u64)],
+) -> Result<(), String> {
+    for (i, m) in model.iter().enumerate() {
+        // SAFETY: an all-zero struct stat is valid; fstat fills it.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: fd is open; st is a struct stat.
+        if unsafe { libc::fstat(fs.fds[i], &mut st) } != 0 {
+            return failed("fstat", None).map(|_| ());
+        }
+        if st.st_size as u64 != m.len() as u64 {
+            return Err(format!("f{i}: size {}, model {}", st.st_size, m.len()));
+        }
+    }
+    for &(f, start, end) in ranges {
+        let size = model[f].len() as u64;
+        let end = end.min(size);
+        if start >= end {
+            continue;
+        }
+        let got = read_at(fs.fds[f], start, end - start)?;
+        let want = &model[f][start as usize..end as usize];
+        if got != want {
+            let at = (0..want.len())
+                .find(|&j| got.get(j) != Some(&want[j]))
+                .unwrap_or(0);
+            return Err(format!(
+                "f{f}: byte {} is {:#x?}, model {:#x}",
+                start as usize + at,
+                got.get(at),
+                want[at]
+            ));
+        }
+        for m in fs.maps.iter().flatten().filter(|m| m.f == f) {
+            check_mapping_range(m, model, start, end)?;
+        }
+    }
+    Ok(())
+}
+
 /// Whether two failure texts are the same failure: equal once their numbers are left out.
 fn same_kind(a: &str, b: &str) -> bool {
     let strip = |s: &str| {
@@ -922,6 +1570,7 @@ fn fails_at_last_op(fs: &Fs, ops: &[Op], want: &str, say: bool) -> bool {
             fds: vec![],
             pmd: fs.pmd,
             maps: [None; SLOTS],
+            races: RaceStats::default(),
         };
         let r = replay(&mut child, ops);
         if say {
@@ -960,7 +1609,8 @@ fn replay(fs: &mut Fs, ops: &[Op]) -> Option<(usize, String)> {
 
 fn main() {
     let mut a: Vec<String> = std::env::args().collect();
-    let mut pmd = false;
+    let (mut pmd, mut race_steps) = (false, false);
+    let mut full_every: usize = 20;
     let mut log: Option<std::fs::File> = None;
     loop {
         match a.get(1).map(String::as_str) {
@@ -968,15 +1618,23 @@ fn main() {
                 pmd = true;
                 a.remove(1);
             }
+            Some("--race") => {
+                race_steps = true;
+                a.remove(1);
+            }
             Some("--log") if a.len() > 2 => {
                 log = Some(std::fs::File::create(&a[2]).expect("--log FILE"));
+                a.drain(1..3);
+            }
+            Some("--full-every") if a.len() > 2 => {
+                full_every = a[2].parse().expect("--full-every N");
                 a.drain(1..3);
             }
             _ => break,
         }
     }
-    if a.len() < 5 {
-        eprintln!("usage: daxcow-fuzz [--pmd] [--log FILE] DEV MNT SEED OPS [KO]");
+    if a.len() < 5 || full_every == 0 {
+        eprintln!("{USAGE}");
         std::process::exit(2);
     }
     let seed: u64 = a[3].parse().expect("SEED");
@@ -988,6 +1646,7 @@ fn main() {
         fds: vec![],
         pmd,
         maps: [None; SLOTS],
+        races: RaceStats::default(),
     };
     let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let mut model: [Vec<u8>; NFILES] = Default::default();
@@ -1000,22 +1659,41 @@ fn main() {
             model[1].len() as u64,
             model[2].len() as u64,
         ];
-        let op = gen(&mut rng, &sizes, fs.ko.is_some(), fs.pmd);
+        let op = gen(&mut rng, &sizes, fs.ko.is_some(), fs.pmd, race_steps);
         trace.push(op.clone());
+        let changed = touched(&op, &fs, &sizes);
         let result = apply(&mut fs, &mut model, &op);
         if let (Some(l), Ok(o)) = (log.as_mut(), &result) {
             use std::io::Write;
             let _ = writeln!(l, "{step} {op} => {o}");
         }
-        if let Err(e) = result.and_then(|_| verify(&fs, &model)) {
+        let checked = result.and_then(|_| match &changed {
+            Some(ranges) if (step + 1) % full_every != 0 && step + 1 != nops => {
+                verify_touched(&fs, &model, ranges)
+            }
+            _ => verify(&fs, &model),
+        });
+        if let Err(e) = checked {
             println!("FAIL: fuzz seed {seed}: step {step}: {op}: {e}");
+            fs.close_all();
+            let _ = run("umount", &[&fs.mnt]);
+            // A full check finds what an earlier step did outside its own ranges: replay
+            // with a full check after every step to find the step that did it.
+            let mut e = e;
+            if let Some((at, first)) = replay(&mut fs, &trace) {
+                if at < step {
+                    println!("  (replayed with a full check after every step: the first failure is step {at}: {}: {first})", trace[at]);
+                }
+                trace.truncate(at + 1);
+                e = first;
+            }
+            fs.close_all();
+            let _ = run("umount", &[&fs.mnt]);
             println!("  trace ({} ops):", trace.len());
             for (i, o) in trace.iter().enumerate() {
                 println!("    {i}: {o}");
             }
             // Shrink: drop each earlier op in turn and keep the drop if the failure remains.
-            fs.close_all();
-            let _ = run("umount", &[&fs.mnt]);
             // Chunks of halving size, then single ops, within a time budget
             // (DAXCOW_FUZZ_SHRINK_SECS, default 120): each try replays on a fresh file system.
             let budget: u64 = std::env::var("DAXCOW_FUZZ_SHRINK_SECS")
@@ -1062,6 +1740,12 @@ fn main() {
     let secs = t0.elapsed().as_secs_f64();
     fs.close_all();
     let _ = run("umount", &[&fs.mnt]);
+    if race_steps {
+        println!(
+            "races: {} steps of two processes at once, {} of them seen interleaved",
+            fs.races.steps, fs.races.interleaved
+        );
+    }
     println!(
         "ok: fuzz seed {seed}: {nops} ops in {secs:.1}s ({:.0} ops/s)",
         nops as f64 / secs
