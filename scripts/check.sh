@@ -6,9 +6,10 @@
 #   3. lint: rustfmt, clippy, checkpatch --strict, SAFETY comments
 #   4. pipeline self-tests (runner status, timeout and kernel-report detection; broken patch;
 #      missing package) and the fstests runner's self-tests (fake tree and guest)
-#   5. guest tests in one boot with daxcow loaded (tests/guest/run-all.sh), then again in one
-#      boot with the module's persistence-trace build (make module TRACE=1), where every
-#      operation's stores are checked against the x86 persistence model
+#   5. guest tests in one boot with daxcow loaded (tests/guest/run-all.sh), the fuzzer's racing
+#      seeds in a boot whose two vCPUs run in parallel (tests/guest/race.sh), then the guest
+#      tests again in one boot with the module's persistence-trace build (make module TRACE=1),
+#      where every operation's stores are checked against the x86 persistence model
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -137,6 +138,16 @@ tally build/check-guest.log
 guest_counts build/check-guest.log
 if [ "$rc" != 0 ] && ! grep -q '^FAIL: ' build/check-guest.log; then
 	echo "FAIL: guest run ended with status $rc"
+	failed=$((failed + 1))
+fi
+
+echo "== racing seeds (two vCPUs in parallel)"
+qemu/run --parallel-vcpus --timeout 900 -- tests/guest/race.sh 2>&1 | tee build/check-race.log
+rc=${PIPESTATUS[0]}
+tally build/check-race.log
+at_least race "$(grep -c '^\(PASS\|FAIL\): ' build/check-race.log)"
+if [ "$rc" != 0 ] && ! grep -q '^FAIL: ' build/check-race.log; then
+	echo "FAIL: racing-seed guest run ended with status $rc"
 	failed=$((failed + 1))
 fi
 

@@ -17,11 +17,17 @@ ledger=docs/soak.tsv out=build/soak
 mkdir -p "$out"
 start=$(date +%s)
 
-# What the figures are about: the engine, the series, the kernel configuration, the fuzzer
-# and this script's guest side.  Ledger lines of another identity are kept but not counted.
+# What the figures are about: the engine, the series, the kernel and its configuration, the
+# guest, the fuzzer and the soak itself.  Ledger lines of another identity are kept but not
+# counted.
 identity() {
-	git ls-files -z src Kbuild patches qemu/kernel.config tests/fuzz/src tests/fuzz/Cargo.lock \
-		tests/guest/soak.sh | xargs -0 sha256sum | sha256sum | cut -c1-12
+	{
+		echo "profile ${PROFILE:-default}"
+		git ls-files -z src Kbuild patches qemu/kernel.config qemu/run qemu/guest-init \
+			scripts/kernel.sh scripts/soak.sh tests/fuzz/src tests/fuzz/Cargo.toml \
+			tests/fuzz/Cargo.lock tests/guest/soak.sh tests/guest/lib.sh tests/guest/cowlib.py |
+			xargs -0 sha256sum
+	} | sha256sum | cut -c1-12
 }
 id=$(identity)
 [ -f "$ledger" ] || printf 'identity\tdate\tseed\tmode\tengine\tops\tsecs\traces\tinterleaved\tpmd_faults\tresult\tdetail\n' > "$ledger"
@@ -39,7 +45,11 @@ merge() {
 }
 merge
 
-ops_of() { awk -F'\t' -v id="$id" -v e="$1" '$1 == id && $5 == e && $11 == "ok" { n += $6 } END { print n + 0 }' "$ledger"; }
+# A seed run again (its boot ended between the two engines) counts once: its last line.
+ops_of() {
+	awk -F'\t' -v id="$id" -v e="$1" '$1 == id && $5 == e { ops[$3] = $11 == "ok" ? $6 : 0 }
+		END { for (s in ops) n += ops[s]; print n + 0 }' "$ledger"
+}
 failures() { awk -F'\t' -v id="$id" '$1 == id && $11 != "ok"' "$ledger"; }
 mode_of() {
 	case $(( $1 % 10 )) in
@@ -69,14 +79,23 @@ while :; do
 		echo "soak: SOAK_MINUTES=$minutes reached; run make soak again to go on"
 		break
 	fi
-	next=$(awk -F'\t' -v id="$id" '$1 == id && $3 > n { n = $3 } END { print n + 1 }' "$ledger")
+	# The next seed after the last one the C engine finished (each seed runs Rust, then C).
+	next=$(awk -F'\t' -v id="$id" '$1 == id && $5 == "c" && $3 > n { n = $3 } END { print n + 1 }' "$ledger")
 	[ "$next" -ge 1000 ] || next=1000
 	plan=
 	for ((s = next; s < next + per_boot; s++)); do plan+=" $s:$(mode_of $s)"; done
 	echo "soak: seeds $next-$((next + per_boot - 1)) in one boot"
 	rc=0
-	qemu/run --timeout "${SOAK_TIMEOUT:-7200}" -- env SOAK_PLAN="$plan" SOAK_OUT="$top/$out" \
+	rm -f "$out/running"
+	qemu/run --parallel-vcpus --timeout "${SOAK_TIMEOUT:-7200}" -- env SOAK_PLAN="$plan" SOAK_OUT="$top/$out" \
 		tests/guest/soak.sh || rc=$?
+	# A guest that died, hung or logged a report during a seed: that seed and engine fail.
+	if [ -s "$out/running" ]; then
+		IFS=$'\t' read -r seed mode engine ops < "$out/running"
+		printf '%s\t%s\t%s\t%s\t0\t0\t0\t0\tFAIL\tthe guest ended during the run (qemu/run status %s; console: build/logs/last.console.log)\n' \
+			"$seed" "$mode" "$engine" "$ops" "$rc" >> "$out/results.tsv"
+		rm -f "$out/running"
+	fi
 	merge
 	if [ -n "$(failures)" ] || [ $rc != 0 ]; then
 		echo "soak: stopped (guest status $rc)"

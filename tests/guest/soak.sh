@@ -15,6 +15,7 @@ set -u
 fuzz=$DAXCOW_TOP/tests/fuzz/target/release/daxcow-fuzz
 [ -x "$fuzz" ] || die "no fuzzer binary at $fuzz"
 daxcow_available || die "the soak runs both engines: it needs daxcow"
+[ "$(nproc)" -ge 2 ] || die "the soak's racing seeds need two CPUs; the guest has $(nproc)"
 dev=/dev/pmem1 mnt=/mnt/soak out=${SOAK_OUT:?}
 mkdir -p $mnt "$out/logs"
 load() { grep -q '^daxcow ' /proc/modules || insmod "$DAXCOW_KO"; }
@@ -39,17 +40,21 @@ one() {
 	if [ "$engine" = rust ]; then
 		load
 		[ "$mode" = reload ] && ko=("$DAXCOW_KO")
-		before=$(pmd_counter)
 	else
 		unload
 	fi
+	# The counters live in the module (a reload resets them): read only in the pmd modes.
+	local pmd=0; case $mode in pmd*) [ "$engine" = rust ] && pmd=1 ;; esac
+	[ $pmd = 1 ] && before=$(pmd_counter)
+	# What is running, for the host to blame if the guest dies during it.
+	echo "$seed	$mode	$engine	$ops" > "$out/running"
 	dmesg -C
 	local s0=$(date +%s)
 	o=$(DAXCOW_FUZZ_SHRINK_SECS=300 "$fuzz" "${flags[@]}" --log "$out/logs/$seed.$engine" \
 		$dev $mnt "$seed" "$ops" "${ko[@]}" 2>&1)
 	rc=$?
 	local secs=$(( $(date +%s) - s0 ))
-	[ "$engine" = rust ] && after=$(pmd_counter)
+	[ $pmd = 1 ] && after=$(pmd_counter)
 	umount $mnt 2>/dev/null
 	if [ $rc != 0 ]; then
 		result=FAIL detail=$(echo "$o" | grep -m1 '^FAIL: ' | cut -c1-300)
@@ -60,6 +65,8 @@ one() {
 		result=FAIL detail="kernel report: $(dmesg | grep -m1 -E "$report_re" | cut -c1-200)"
 		dmesg > "$out/logs/$seed.$engine.dmesg"
 	fi
+	rm -f "$out/running"
+	detail=$(echo "$detail" | tr '\t' ' ')
 	local races=0 inter=0
 	read -r races inter < <(echo "$o" | sed -n 's/^races: \([0-9]*\) steps.*, \([0-9]*\) of them.*/\1 \2/p')
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$seed" "$mode" "$engine" "$ops" "$secs" \

@@ -32,10 +32,11 @@ const USAGE: &str =
     "usage: daxcow-fuzz [--pmd] [--race] [--full-every N] [--log FILE] DEV MNT SEED OPS [KO]";
 
 use std::fmt;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Instant;
 use sys::{
-    cstr, errno, fiemap, run, Extent, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE,
-    FALLOC_FL_UNSHARE_RANGE, FALLOC_FL_ZERO_RANGE, FICLONERANGE, FIDEDUPERANGE,
+    cstr, errno, fiemap, fiemap_nosync, run, Extent, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE,
+    FALLOC_FL_UNSHARE_RANGE, FALLOC_FL_ZERO_RANGE, FICLONERANGE, FIDEDUPERANGE, FIEMAP_COUNT,
     FIEMAP_EXTENT_SHARED, FIEMAP_EXTENT_UNWRITTEN,
 };
 
@@ -1002,13 +1003,15 @@ fn apply(fs: &mut Fs, model: &mut [Vec<u8>; NFILES], op: &Op) -> Result<Outcome,
                 return Ok(Outcome::Done);
             }
             let p = map(fd(f), map_off, map_len)?;
-            // SAFETY: both ranges are inside the mapping and inside EOF (checked above).
             let r = race(
                 || {
+                    // SAFETY: `a` is word-aligned, inside the mapping and inside EOF (checked
+                    // above).
                     unsafe { store_words(p, a, pace) };
                     Ok(())
                 },
                 || {
+                    // SAFETY: as for `a`, `b` is word-aligned, inside the mapping and EOF.
                     unsafe { store_words(p, b, pace) };
                     true
                 },
@@ -1018,7 +1021,7 @@ fn apply(fs: &mut Fs, model: &mut [Vec<u8>; NFILES], op: &Op) -> Result<Outcome,
             r?;
             // Each word is the value of a process that stored it: the last one, where both did.
             let span = a.0.min(b.0)..(a.0 + a.1).max(b.0 + b.1);
-            let got = read_at(fd(f), map_off + span.start, span.end - span.start)?;
+            let got = read_exact_at(fd(f), map_off + span.start, span.end - span.start)?;
             let (mut saw_a, mut saw_b) = (false, false);
             for w in span.clone().step_by(8) {
                 let i = (w - span.start) as usize;
@@ -1096,8 +1099,11 @@ fn apply(fs: &mut Fs, model: &mut [Vec<u8>; NFILES], op: &Op) -> Result<Outcome,
             // stored before it show the clone's data, those after it the stored value.
             let mut after = model[dst].clone();
             model_clone(model, src, so, len, &mut after, dof);
-            let got = read_at(dst_fd, at, slen)?;
+            let got = read_exact_at(dst_fd, at, slen)?;
             let mut stored_after = None;
+            // Whether a word holding the clone's data came before the first stored one: the
+            // clone then landed inside the store loop.
+            let mut cloned_first = false;
             for w in (at..at + slen).step_by(8) {
                 let i = (w - at) as usize;
                 let word = &got[i..i + 8];
@@ -1113,6 +1119,7 @@ fn apply(fs: &mut Fs, model: &mut [Vec<u8>; NFILES], op: &Op) -> Result<Outcome,
                     stored_after.get_or_insert(w);
                     true
                 } else {
+                    cloned_first |= stored_after.is_none();
                     word == cloned && stored_after.is_none()
                 };
                 if !ok {
@@ -1129,8 +1136,7 @@ fn apply(fs: &mut Fs, model: &mut [Vec<u8>; NFILES], op: &Op) -> Result<Outcome,
             after[at as usize..(at + slen) as usize].copy_from_slice(&got);
             model[dst] = after;
             fs.races.steps += 1;
-            fs.races.interleaved +=
-                usize::from(stored_after.is_some_and(|s| s > at.max(dof) && s < dof + len));
+            fs.races.interleaved += usize::from(cloned_first && stored_after.is_some());
             Ok(Outcome::Done)
         }
         Op::RaceCloneWrite {
@@ -1161,8 +1167,8 @@ fn apply(fs: &mut Fs, model: &mut [Vec<u8>; NFILES], op: &Op) -> Result<Outcome,
                     Ok(())
                 },
                 || {
-                    // SAFETY: buf holds wlen bytes; the fd is open.
                     let n =
+                        // SAFETY: buf holds wlen bytes; the fd is open.
                         unsafe { libc::pwrite(dst_fd, buf.as_ptr().cast(), buf.len(), off as i64) };
                     if n != wlen as isize {
                         eprintln!("pwrite racing a clone: {n} of {wlen} (errno {})", errno());
@@ -1228,21 +1234,27 @@ fn map(fd: libc::c_int, off: u64, len: u64) -> Result<*mut u8, String> {
 }
 
 /// Stores `byte` repeated into the 8-byte words of `[off, off + len)` from `p`, in ascending
-/// order, one store per word, `pace` busy-wait iterations apart.
+/// order, one store per word, `pace` busy-wait iterations apart.  The stores are atomic: the
+/// other process of a racing step stores into the same words at the same time.
 ///
 /// # Safety
-/// `p + off .. p + off + len` is writable (mapped and inside EOF); `off` and `len` are
-/// multiples of 8.
+/// `p + off .. p + off + len` is writable (mapped and inside EOF); `p` is page-aligned; `off`
+/// and `len` are multiples of 8.
 unsafe fn store_words(p: *mut u8, (off, len, byte): (u64, u64, u8), pace: u32) {
     let v = u64::from_ne_bytes([byte; 8]);
     for w in (off..off + len).step_by(8) {
         for _ in 0..pace {
             std::hint::spin_loop();
         }
-        // SAFETY: inside the range the caller vouches for, and 8-byte aligned (p is a page).
-        unsafe { std::ptr::write_volatile(p.add(w as usize).cast::<u64>(), v) };
+        // SAFETY: an aligned word inside the range the caller vouches for, accessed only
+        // atomically while the mapping lives.
+        let word = unsafe { AtomicU64::from_ptr(p.add(w as usize).cast::<u64>()) };
+        word.store(v, Ordering::Relaxed);
     }
 }
+
+/// How long a racing process waits for the other to start before going on alone.
+const RACE_START_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Runs `parent` here and `child` in a forked process, both released at once by a flag in
 /// shared memory, so that their system calls and faults overlap.  Fails if either fails.
@@ -1250,7 +1262,6 @@ fn race(
     parent: impl FnOnce() -> Result<(), String>,
     child: impl FnOnce() -> bool,
 ) -> Result<(), String> {
-    use std::sync::atomic::{AtomicU32, Ordering};
     // SAFETY: an anonymous shared page; checked.
     let flag = unsafe {
         libc::mmap(
@@ -1263,12 +1274,14 @@ fn race(
         )
     };
     assert!(flag != libc::MAP_FAILED, "mmap");
-    // SAFETY: the page is zeroed, aligned and lives until the munmap below (the child's copy of
-    // the mapping until it exits).
-    let ready = unsafe { &*(flag as *const AtomicU32) };
+    // SAFETY: the page is zeroed and page-aligned, accessed only atomically, and lives until
+    // the munmap below (the child's copy of the mapping until the child exits).
+    let ready = unsafe { AtomicU32::from_ptr(flag.cast::<u32>()) };
     let go = || {
         ready.fetch_add(1, Ordering::SeqCst);
-        while ready.load(Ordering::SeqCst) < 2 {
+        let t = Instant::now();
+        // A partner that died before it got here is found by waitpid() below.
+        while ready.load(Ordering::SeqCst) < 2 && t.elapsed() < RACE_START_TIMEOUT {
             std::hint::spin_loop();
         }
     };
@@ -1276,14 +1289,16 @@ fn race(
     let pid = unsafe { libc::fork() };
     if pid == 0 {
         go();
-        let ok = child();
+        // A panic must not unwind into the child's copy of main().
+        let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(child)).unwrap_or(false);
         // SAFETY: ends the child without running the parent's exit handlers.
         unsafe { libc::_exit(if ok { 0 } else { 1 }) };
     }
     if pid < 0 {
+        let e = failed("fork", None).map(|_| ());
         // SAFETY: unmapping the flag page.
         unsafe { libc::munmap(flag, BLK as usize) };
-        return failed("fork", None).map(|_| ());
+        return e;
     }
     go();
     let r = parent();
@@ -1293,9 +1308,15 @@ fn race(
     // SAFETY: unmapping the flag page.
     unsafe { libc::munmap(flag, BLK as usize) };
     r?;
+    if libc::WIFSIGNALED(status) {
+        return Err(format!(
+            "the racing process was killed by signal {} (its output is above)",
+            libc::WTERMSIG(status)
+        ));
+    }
     if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
         return Err(format!(
-            "the racing process failed (wait status {status:#x})"
+            "the racing process failed (wait status {status:#x}; its output is above)"
         ));
     }
     Ok(())
@@ -1311,6 +1332,18 @@ fn read_at(fd: libc::c_int, off: u64, len: u64) -> Result<Vec<u8>, String> {
     }
     buf.truncate(n as usize);
     Ok(buf)
+}
+
+/// Exactly `len` bytes of `fd` from `off`: a short read is a failure.
+fn read_exact_at(fd: libc::c_int, off: u64, len: u64) -> Result<Vec<u8>, String> {
+    let got = read_at(fd, off, len)?;
+    if got.len() as u64 != len {
+        return Err(format!(
+            "pread of {len} bytes at {off} returned {} (the model has them inside EOF)",
+            got.len()
+        ));
+    }
+    Ok(got)
 }
 
 /// What a clone of `[so, so + len)` of file `src` (as `model` has it) to `dof` does to `dst`.
@@ -1359,29 +1392,26 @@ fn short_pwrite(fd: libc::c_int, off: u64, len: u64, valid: u64, byte: u8) -> is
 
 /// Compares what the held mapping `m` shows, up to EOF, with the model.
 fn check_mapping(m: &Map, model: &[Vec<u8>; NFILES]) -> Result<(), String> {
-    check_mapping_range(m, model, 0, u64::MAX)
-}
-
-/// Compares what the held mapping `m` shows of the file's `[start, end)`, up to EOF, with the
-/// model.
-fn check_mapping_range(
-    m: &Map,
-    model: &[Vec<u8>; NFILES],
-    start: u64,
-    end: u64,
-) -> Result<(), String> {
-    let size = model[m.f].len() as u64;
-    for pos in m.off.max(start)..(m.off + m.len).min(size).min(end) {
-        // SAFETY: pos - m.off < m.len, inside the live mapping and inside EOF.
-        let got = unsafe { *(m.addr as *const u8).add((pos - m.off) as usize) };
-        let want = model[m.f][pos as usize];
-        if got != want {
-            return Err(format!(
-                "through the mapping of f{} held since an earlier step, byte {pos} is \
-                 {got:#x}, model {want:#x}",
-                m.f
-            ));
-        }
+    let end = (m.off + m.len).min(model[m.f].len() as u64);
+    if m.off >= end {
+        return Ok(());
+    }
+    // SAFETY: [m.off, end) is inside the live mapping and inside EOF; nothing stores through
+    // the mapping while the slice lives (no racing process is running).
+    let got = unsafe { std::slice::from_raw_parts(m.addr as *const u8, (end - m.off) as usize) };
+    let want = &model[m.f][m.off as usize..end as usize];
+    if let Some(at) = (got != want)
+        .then(|| (0..want.len()).find(|&i| got[i] != want[i]))
+        .flatten()
+    {
+        return Err(format!(
+            "through the mapping of f{} held since an earlier step, byte {} is {:#x}, model \
+             {:#x}",
+            m.f,
+            m.off as usize + at,
+            got[at],
+            want[at]
+        ));
     }
     Ok(())
 }
@@ -1416,7 +1446,11 @@ fn touched(op: &Op, fs: &Fs, sizes: &[u64; NFILES]) -> Option<Vec<(usize, u64, u
     let mut r: Vec<(usize, u64, u64)> = Vec::new();
     let mut add = |f: usize, off: u64, len: u64| r.push((f, off, off.saturating_add(len)));
     match *op {
-        Op::Pwrite { f, off, len, .. } | Op::ShortPwrite { f, off, len, .. } => add(f, off, len),
+        Op::Pwrite { f, off, len, .. } | Op::ShortPwrite { f, off, len, .. } => {
+            // Past EOF, the write zeroes the old EOF block's tail and the gap up to `off`.
+            let start = off.min(sizes[f]);
+            add(f, start, off + len - start)
+        }
         Op::MmapStore {
             f,
             map_off,
@@ -1497,11 +1531,50 @@ fn touched(op: &Op, fs: &Fs, sizes: &[u64; NFILES]) -> Option<Vec<(usize, u64, u
                 .saturating_mul(grain)
                 .saturating_add(margin);
     }
+    if r.is_empty() {
+        return Some(r);
+    }
+    // A step that stores into a block some other range still shares (of another file, or of
+    // this one) changes that range too: follow each range's shared extents, as FIEMAP shows
+    // them before the step, to every range mapping the same blocks.  No FIEMAP, or one cut
+    // short: check everything.
+    let ext: Vec<Vec<Extent>> = fs
+        .fds
+        .iter()
+        .map(|&fd| fiemap_nosync(fd))
+        .collect::<Option<_>>()?;
+    if ext.iter().any(|e| e.len() >= FIEMAP_COUNT) {
+        return None;
+    }
+    let mut aliases = Vec::new();
+    for &(f, start, end) in &r {
+        for x in ext[f]
+            .iter()
+            .filter(|x| x.flags & FIEMAP_EXTENT_SHARED != 0)
+        {
+            let (lo, hi) = (start.max(x.logical), end.min(x.logical + x.len));
+            if lo >= hi {
+                continue;
+            }
+            let (p0, p1) = (x.physical + (lo - x.logical), x.physical + (hi - x.logical));
+            for (g, ge) in ext.iter().enumerate() {
+                for y in ge {
+                    let (q0, q1) = (p0.max(y.physical), p1.min(y.physical + y.len));
+                    if q0 < q1 {
+                        let at = y.logical + (q0 - y.physical);
+                        aliases.push((g, at, at + (q1 - q0)));
+                    }
+                }
+            }
+        }
+    }
+    r.extend(aliases);
     Some(r)
 }
 
-/// The check after a step that is not a full one: every file's size, and the bytes of the
-/// ranges the step may have changed, by pread(2) and through every held mapping over them.
+/// The check after a step that is not a full one: every file's size, the bytes of the ranges
+/// the step may have changed by pread(2), and every held mapping whole (a PTE a step left
+/// stale can show wrong bytes only later, when the block it points at is reused elsewhere).
 /// What lies outside them is left to the next full check (`verify`), every `--full-every`
 /// steps, and a failure found there is traced back to its step by a replay.
 fn verify_touched(
@@ -1526,32 +1599,43 @@ fn verify_touched(
         if start >= end {
             continue;
         }
-        let got = read_at(fs.fds[f], start, end - start)?;
+        let got = read_exact_at(fs.fds[f], start, end - start)?;
         let want = &model[f][start as usize..end as usize];
-        if got != want {
-            let at = (0..want.len())
-                .find(|&j| got.get(j) != Some(&want[j]))
-                .unwrap_or(0);
+        if let Some(at) = (got != want)
+            .then(|| (0..want.len()).find(|&j| got[j] != want[j]))
+            .flatten()
+        {
             return Err(format!(
-                "f{f}: byte {} is {:#x?}, model {:#x}",
+                "f{f}: byte {} is {:#x}, model {:#x}",
                 start as usize + at,
-                got.get(at),
+                got[at],
                 want[at]
             ));
         }
-        for m in fs.maps.iter().flatten().filter(|m| m.f == f) {
-            check_mapping_range(m, model, start, end)?;
-        }
+    }
+    for m in fs.maps.iter().flatten() {
+        check_mapping(m, model)?;
     }
     Ok(())
 }
 
 /// Whether two failure texts are the same failure: equal once their numbers are left out.
 fn same_kind(a: &str, b: &str) -> bool {
+    // Decimal digits go, and the digits of a 0x number (byte values), nothing else.
     let strip = |s: &str| {
-        s.chars()
-            .filter(|c| !c.is_ascii_hexdigit())
-            .collect::<String>()
+        let mut out = String::new();
+        let mut hex = false;
+        let mut prev = ' ';
+        for c in s.chars() {
+            if prev == '0' && c == 'x' {
+                hex = true;
+            } else if !(c.is_ascii_digit() || (hex && c.is_ascii_hexdigit())) {
+                hex = false;
+                out.push(c);
+            }
+            prev = c;
+        }
+        out
     };
     strip(a) == strip(b)
 }
@@ -1593,6 +1677,64 @@ fn fails_at_last_op(fs: &Fs, ops: &[Op], want: &str, say: bool) -> bool {
         let _ = run("umount", &[&fs.mnt]);
     }
     libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0
+}
+
+/// The first step of `ops` that fails when replayed on a fresh file system with a full check
+/// after every step, and why; in a child process, so that a replay the kernel kills (SIGBUS)
+/// ends only the child.  `None` if the replay does not fail.
+fn locate(fs: &Fs, ops: &[Op]) -> Option<(usize, String)> {
+    let mut fds = [0; 2];
+    // SAFETY: fds has room for the two descriptors.
+    if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+        return None;
+    }
+    // SAFETY: the fuzzer is single-threaded, so the child may run ordinary code after fork.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        let mut child = Fs {
+            dev: fs.dev.clone(),
+            mnt: fs.mnt.clone(),
+            ko: fs.ko.clone(),
+            fds: vec![],
+            pmd: fs.pmd,
+            maps: [None; SLOTS],
+            races: RaceStats::default(),
+        };
+        let text = replay(&mut child, ops)
+            .map(|(at, e)| format!("{at}\n{e}"))
+            .unwrap_or_default();
+        child.close_all();
+        let _ = run("umount", &[&child.mnt]);
+        // SAFETY: writing text's bytes to the pipe's write end; then ending the child.
+        unsafe {
+            libc::write(fds[1], text.as_ptr().cast(), text.len());
+            libc::_exit(0)
+        };
+    }
+    // SAFETY: closing the parent's copy of the write end, so that the read below ends.
+    unsafe { libc::close(fds[1]) };
+    let mut text = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        // SAFETY: buf holds 4096 bytes; fds[0] is the pipe's read end.
+        let n = unsafe { libc::read(fds[0], buf.as_mut_ptr().cast(), buf.len()) };
+        if n <= 0 {
+            break;
+        }
+        text.extend_from_slice(&buf[..n as usize]);
+    }
+    let mut status = 0;
+    // SAFETY: closing the read end and waiting for the child forked above.
+    unsafe {
+        libc::close(fds[0]);
+        libc::waitpid(pid, &mut status, 0)
+    };
+    if libc::WIFSIGNALED(status) {
+        let _ = run("umount", &[&fs.mnt]);
+    }
+    let text = String::from_utf8_lossy(&text);
+    let (at, e) = text.split_once('\n')?;
+    Some((at.parse().ok()?, e.to_string()))
 }
 
 /// Replays `ops` on a fresh file system; returns the failing step and why.
@@ -1680,15 +1822,23 @@ fn main() {
             // A full check finds what an earlier step did outside its own ranges: replay
             // with a full check after every step to find the step that did it.
             let mut e = e;
-            if let Some((at, first)) = replay(&mut fs, &trace) {
-                if at < step {
-                    println!("  (replayed with a full check after every step: the first failure is step {at}: {}: {first})", trace[at]);
+            match locate(&fs, &trace) {
+                Some((at, first)) => {
+                    if at < step {
+                        println!(
+                            "  (replayed with a full check after every step: the first failure \
+                             is step {at}: {}: {first})",
+                            trace[at]
+                        );
+                    }
+                    trace.truncate(at + 1);
+                    e = first;
                 }
-                trace.truncate(at + 1);
-                e = first;
+                None => println!(
+                    "  (a replay with a full check after every step did not fail: if a full \
+                     check found this, its cause lies in the {full_every} steps before)"
+                ),
             }
-            fs.close_all();
-            let _ = run("umount", &[&fs.mnt]);
             println!("  trace ({} ops):", trace.len());
             for (i, o) in trace.iter().enumerate() {
                 println!("    {i}: {o}");

@@ -19,21 +19,36 @@ pub const FS_IOC_FIEMAP: libc::c_ulong = 0xC020_660B;
 pub const FIEMAP_EXTENT_UNWRITTEN: u32 = 0x800;
 pub const FIEMAP_EXTENT_SHARED: u32 = 0x2000;
 
-/// One extent of FIEMAP: logical offset, length, flags.
+/// One extent of FIEMAP: logical offset, physical offset, length, flags.
 #[derive(Clone, Copy, Debug)]
 pub struct Extent {
     pub logical: u64,
+    pub physical: u64,
     pub len: u64,
     pub flags: u32,
 }
 
-/// The extents of `fd` (FIEMAP, synced first), up to 512 of them: `None` if the call fails.
+/// The most extents `fiemap` returns: a file with more gets a list that ends early.
+pub const FIEMAP_COUNT: usize = 512;
+
+/// The extents of `fd` (FIEMAP, synced first), up to `FIEMAP_COUNT` of them: `None` if the
+/// call fails.
 pub fn fiemap(fd: libc::c_int) -> Option<Vec<Extent>> {
-    const COUNT: usize = 512;
+    fiemap_flags(fd, 1)
+}
+
+/// The extents of `fd` as they are, without writing anything back first: for looking, without
+/// changing what the next step finds (dirty DAX entries stay dirty).
+pub fn fiemap_nosync(fd: libc::c_int) -> Option<Vec<Extent>> {
+    fiemap_flags(fd, 0)
+}
+
+fn fiemap_flags(fd: libc::c_int, flags: u64) -> Option<Vec<Extent>> {
+    const COUNT: usize = FIEMAP_COUNT;
     // struct fiemap: start, length, flags, mapped, count, reserved; then 56-byte extents.
     let mut buf = vec![0u64; (32 + 56 * COUNT) / 8];
     buf[1] = u64::MAX;
-    buf[2] = 1; // FIEMAP_FLAG_SYNC in the low 32 bits; fm_mapped_extents 0
+    buf[2] = flags; // FIEMAP_FLAG_SYNC (1) or none in the low 32 bits; fm_mapped_extents 0
     buf[3] = COUNT as u64; // fm_extent_count in the low 32 bits
                            // SAFETY: buf is a struct fiemap with room for COUNT extents.
     if unsafe { libc::ioctl(fd, FS_IOC_FIEMAP, buf.as_mut_ptr()) } != 0 {
@@ -46,6 +61,7 @@ pub fn fiemap(fd: libc::c_int) -> Option<Vec<Extent>> {
                 let e = &buf[4 + 7 * i..4 + 7 * i + 7];
                 Extent {
                     logical: e[0],
+                    physical: e[1],
                     len: e[2],
                     flags: e[5] as u32,
                 }
