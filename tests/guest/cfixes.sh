@@ -1,7 +1,8 @@
 #!/bin/bash
-# Regression tests of the fix patches for the in-tree C (patches/0005 and 0007; 0004's are in
-# dmlinear.sh), under both engines: a short write(2) into a shared extent, and FIDEDUPERANGE
-# against unwritten extents whose blocks hold stale data.  On the pristine kernel
+# Regression tests of the fix patches for the in-tree C (patches/0005, 0007 and 0008; 0004's
+# are in dmlinear.sh), under both engines: a short write(2) into a shared extent,
+# FIDEDUPERANGE against unwritten extents whose blocks hold stale data, and a write into a
+# shared extent under a mapping whose pages were read.  On the pristine kernel
 # (PROFILE=pristine, 7.3 without the series, no module) the C engine runs alone and these
 # checks fail: docs/failure-model.md records that run.
 set -u
@@ -33,4 +34,8 @@ check "$t: zeroes against an unwritten extent holding stale bytes are the same (
 	both "dedupe zeroes onto an unwritten extent holding stale bytes: same 262144"
 check "$t: ... and the destination reads zeroes" \
 	both "dedupe: that destination reads zeroes: True"
+check "$t: a write into a shared extent under a read mapping shows through it" \
+	both "mapped write into a shared extent: the mapping shows the write: True"
+check "$t: ... and draws no warning from dax_disassociate_entry (0008)" \
+	both "mapped write into a shared extent: no warning from dax_disassociate_entry: True"
 finish

@@ -238,13 +238,7 @@ fn gen(r: &mut Rng, sizes: &[u64; NFILES], reload: bool, pmd: bool, race: bool) 
     let g = r.below(NFILES as u64) as usize;
     let size = sizes[f];
     let byte = (r.below(255) + 1) as u8;
-    let mut pick = r.below(100);
-    // No mappings held across steps in a `--pmd` run: with them, 7.3 warns in
-    // dax_disassociate_entry() under either engine (docs/failure-model.md), which fails the
-    // boot.  The 4 KiB runs hold them.
-    if pmd && (87..=91).contains(&pick) {
-        pick = 86;
-    }
+    let pick = r.below(100);
     let op = match pick {
         0..=14 => {
             // pwrite, sometimes extending the file.
