@@ -8,7 +8,8 @@
 //!
 //! Strict: a system call may fail only where the model predicts it (`EINVAL` for a clone or
 //! dedupe whose ranges overlap in one file or pass the end of a file, which only a shrunk trace
-//! produces); every other failure, fsync and msync included, fails the run.  A dedupe's answer
+//! produces; `EFAULT` for a short write whose buffer has fewer than 64 readable bytes, which
+//! may copy nothing); every other failure, fsync and msync included, fails the run.  A dedupe's answer
 //! is checked both ways (same where the bytes are equal and every block pair is two holes or
 //! two non-holes, by FIEMAP; differs otherwise), and an unshare by FIEMAP (nothing in the range
 //! is still shared).  `--log FILE` writes each step's outcome, so that two runs of one seed
@@ -697,14 +698,15 @@ fn apply(fs: &mut Fs, model: &mut [Vec<u8>; NFILES], op: &Op) -> Result<Outcome,
             byte,
         } => {
             let n = short_pwrite(fd(f), off, len, valid, byte);
-            if n < 0 {
-                return failed("short pwrite", None);
-            }
             // The copy from user space stops where the buffer stops being readable, or a few
             // bytes before: x86's non-temporal user copy, which the pmem driver uses, gives up
             // on the last partial word or line (seen: 3 bytes short).  Anything shorter is a
-            // write that ended early for another reason.
+            // write that ended early for another reason.  A write that copied nothing fails
+            // with EFAULT, which only a buffer with fewer than 64 readable bytes may do.
             let want = valid.min(len);
+            if n < 0 {
+                return failed("short pwrite", (want < 64).then_some(libc::EFAULT));
+            }
             if n as u64 > want || want - n as u64 >= 64 {
                 return Err(format!(
                     "short pwrite wrote {n}; {valid} of {len} were readable"
