@@ -42,8 +42,11 @@ else:
     fails = [r for r in cur if r["result"] != "ok"]
     dates = sorted(r["date"] for r in cur)
     seeds = sorted({int(r["seed"]) for r in cur})
-    out += ["Seeds %d-%d, %s to %s; %d failures." % (seeds[0], seeds[-1], dates[0][:16],
-                                                     dates[-1][:16], len(fails)), "",
+    span = "Seed %d" % seeds[0] if len(seeds) == 1 else "Seeds %d-%d" % (seeds[0], seeds[-1])
+    out += ["%s, %s to %s; %s." % (span, dates[0][:16].replace("T", " "),
+                                   dates[-1][:16].replace("T", " "),
+                                   "1 failure" if len(fails) == 1 else "%d failures" % len(fails)),
+            "",
             "| engine | mode | seeds | operations | guest time | ops/s | racing steps "
             "(seen interleaved) | PMD CoW faults |",
             "|---|---|---|---|---|---|---|---|"]
@@ -83,7 +86,7 @@ if older:
     out += ["## Earlier builds", "",
             "Kept in the ledger, not counted above (the engine, series, kernel configuration "
             "or fuzzer changed since).", ""]
-    out += ["- `%s`: %d runs, %d operations, %d failures" % (k, v[1], v[0], v[2])
+    out += ["- `%s`: %d runs, %d operations, %d failed" % (k, v[1], v[0], v[2])
             for k, v in older.items()]
     out.append("")
 print("\n".join(out).rstrip())

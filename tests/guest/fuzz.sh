@@ -1,6 +1,6 @@
 #!/bin/bash
-# The strict CoW fuzzer (tests/fuzz) on /dev/pmem1, every file compared with the model after
-# every step, then xfs_repair -n:
+# The strict CoW fuzzer (tests/fuzz) on /dev/pmem1, the files compared with the model after
+# every step (incrementally; everything every 20 steps), then xfs_repair -n:
 #  - FUZZ_SEEDS (default "1 2 3"): daxcow loaded, with rmmod/insmod of daxcow among the steps;
 #  - FUZZ_DIFF_SEEDS (default "4 5"): differential, each seed once with daxcow and once with the
 #    in-tree C engine, and the two runs' per-step outcomes must be equal line for line;

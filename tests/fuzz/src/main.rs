@@ -1,10 +1,11 @@
 //! daxcow's differential CoW fuzzer.  Runs seeded random sequences of file operations on a few
 //! files of an XFS-DAX file system (pwrite aligned and not, mmap stores over 4 KiB and 2 MiB
 //! regions, msync, FICLONERANGE, FIDEDUPERANGE, unshare, punch hole, zero range, truncate,
-//! fsync, unmount and remount, and rmmod/insmod of daxcow) and compares every file with an
-//! in-memory model after every step.  A failure prints its seed, the op trace, and a shorter
-//! trace that still fails (each op removed in turn and the rest replayed on a fresh file
-//! system).
+//! fsync, unmount and remount, and rmmod/insmod of daxcow) and compares the files with an
+//! in-memory model after every step: what the step can have changed after each, everything
+//! every `--full-every` steps (below).  A failure prints its seed, the op trace, and a shorter
+//! trace that still fails (chunks of ops, then single ops, dropped and the rest replayed on a
+//! fresh file system).
 //!
 //! Strict: a system call may fail only where the model predicts it (`EINVAL` for a clone or
 //! dedupe whose ranges overlap in one file or pass the end of a file, which only a shrunk trace
