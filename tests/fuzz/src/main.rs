@@ -658,6 +658,20 @@ fn holes(ext: &[Extent], off: u64, len: u64) -> Vec<bool> {
         .collect()
 }
 
+/// Whether `[start, end)` is covered, without a gap, by written extents of `ext`.
+fn written_between(ext: &[Extent], start: u64, end: u64) -> bool {
+    let mut at = start;
+    while at < end {
+        match ext.iter().find(|e| {
+            e.logical <= at && at < e.logical + e.len && e.flags & FIEMAP_EXTENT_UNWRITTEN == 0
+        }) {
+            Some(e) => at = e.logical + e.len,
+            None => return false,
+        }
+    }
+    true
+}
+
 /// What punch hole and zero range (both with KEEP_SIZE) do to the model.
 fn zero_model(m: &mut [u8], off: u64, len: u64) {
     let start = (off as usize).min(m.len());
@@ -855,8 +869,8 @@ fn apply(fs: &mut Fs, model: &mut [Vec<u8>; NFILES], op: &Op) -> Result<Outcome,
             }
             // Nothing of the range inside EOF may still be shared, with one exception, a bug of
             // 7.3's DAX unshare under either engine (the skip happens before the engine is
-            // called; docs/failure-model.md): a shared extent right after an unwritten one in
-            // the range stays shared.  Both engines must leave the same extents.
+            // called; docs/failure-model.md): a shared extent after an unwritten one in the
+            // range, directly or through written extents, stays shared.  Both engines must leave the same extents.
             let end = (off + len).min(model[f].len() as u64);
             let mut left = 0;
             if off < end {
@@ -866,10 +880,14 @@ fn apply(fs: &mut Fs, model: &mut [Vec<u8>; NFILES], op: &Op) -> Result<Outcome,
                         && x.logical < end
                         && off < x.logical + x.len
                 }) {
+                    // 7.3 converts the unwritten extent with the rest of the range's length,
+                    // and the conversion merges it with the written extents after it: the
+                    // shared extent may follow the unwritten one through written ones.
                     let after_unwritten = before.iter().any(|u| {
                         u.flags & FIEMAP_EXTENT_UNWRITTEN != 0
-                            && u.logical + u.len == x.logical
                             && u.logical + u.len > off
+                            && u.logical + u.len <= x.logical
+                            && written_between(&before, u.logical + u.len, x.logical)
                     });
                     if !after_unwritten {
                         return Err(format!("after unshare, {x:?} is still shared"));
