@@ -28,18 +28,20 @@
 //! usage: daxcow-fuzz [--pmd] [--race] [--full-every N] [--log FILE] DEV MNT SEED OPS [KO]
 //!        (KO: daxcow.ko, for rmmod/insmod steps)
 
+mod mapping;
 mod sys;
 
 const USAGE: &str =
     "usage: daxcow-fuzz [--pmd] [--race] [--full-every N] [--log FILE] DEV MNT SEED OPS [KO]";
 
+use mapping::Mapping;
 use std::fmt;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Instant;
 use sys::{
-    cstr, errno, fiemap, fiemap_nosync, run, Extent, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE,
-    FALLOC_FL_UNSHARE_RANGE, FALLOC_FL_ZERO_RANGE, FICLONERANGE, FIDEDUPERANGE, FIEMAP_COUNT,
-    FIEMAP_EXTENT_SHARED, FIEMAP_EXTENT_UNWRITTEN,
+    clone_range, cstr, errno, fiemap, fiemap_nosync, run, Extent, FALLOC_FL_KEEP_SIZE,
+    FALLOC_FL_PUNCH_HOLE, FALLOC_FL_UNSHARE_RANGE, FALLOC_FL_ZERO_RANGE, FIDEDUPERANGE,
+    FIEMAP_COUNT, FIEMAP_EXTENT_SHARED, FIEMAP_EXTENT_UNWRITTEN,
 };
 
 const BLK: u64 = 4096;
@@ -503,22 +505,14 @@ fn gen_race(r: &mut Rng, sizes: &[u64; NFILES], pmd: bool) -> Option<Op> {
     }
 }
 
-/// A mapping that lives across steps.
-#[derive(Clone, Copy)]
-struct Map {
-    f: usize,
-    off: u64,
-    len: u64,
-    addr: usize,
-}
-
 struct Fs {
     dev: String,
     mnt: String,
     ko: Option<String>,
     fds: Vec<libc::c_int>,
     pmd: bool,
-    maps: [Option<Map>; SLOTS],
+    /// Mappings held across steps (`MapOpen`), by slot.
+    maps: [Option<Mapping>; SLOTS],
     races: RaceStats,
 }
 
@@ -538,10 +532,7 @@ impl Fs {
             .collect();
     }
     fn unmap(&mut self, slot: usize) {
-        if let Some(m) = self.maps[slot].take() {
-            // SAFETY: unmapping what MapOpen mapped.
-            unsafe { libc::munmap(m.addr as *mut libc::c_void, m.len as usize) };
-        }
+        self.maps[slot] = None;
     }
     fn close_all(&mut self) {
         // A mounted file system with mapped files cannot be unmounted: mappings end here.
@@ -743,36 +734,17 @@ fn apply(fs: &mut Fs, model: &mut [Vec<u8>; NFILES], op: &Op) -> Result<Outcome,
             if off + len > model[f].len() as u64 {
                 return Ok(Outcome::Done);
             }
-            // SAFETY: mapping an open file inside its size; checked.
-            let p = unsafe {
-                libc::mmap(
-                    std::ptr::null_mut(),
-                    map_len as usize,
-                    libc::PROT_READ | libc::PROT_WRITE,
-                    libc::MAP_SHARED,
-                    fd(f),
-                    map_off as i64,
-                )
-            };
-            if p == libc::MAP_FAILED {
-                return failed("mmap", None);
+            let m = map(fd(f), f, map_off, map_len)?;
+            // Inside EOF (checked above) and inside the mapping (the generator keeps it so).
+            if off < map_off || !m.fill(off - map_off, len, byte) {
+                return Err(format!(
+                    "MmapStore outside its mapping: {off}+{len} in {map_off}+{map_len}"
+                ));
             }
-            // SAFETY: off - map_off + len <= map_len and inside EOF (the generator keeps it so).
-            unsafe {
-                std::ptr::write_bytes(
-                    (p as *mut u8).add((off - map_off) as usize),
-                    byte,
-                    len as usize,
-                )
-            };
-            // SAFETY: p maps map_len bytes.
-            let synced = !sync || unsafe { libc::msync(p, map_len as usize, libc::MS_SYNC) } == 0;
-            let e = errno();
-            // SAFETY: unmapping what was mapped.
-            unsafe { libc::munmap(p, map_len as usize) };
-            if !synced {
-                return Err(format!("msync: error {e}"));
+            if sync {
+                m.sync().map_err(|e| format!("msync: error {e}"))?;
             }
+            drop(m);
             fill(&mut model[f], off, len, byte);
             Ok(Outcome::Done)
         }
@@ -785,9 +757,7 @@ fn apply(fs: &mut Fs, model: &mut [Vec<u8>; NFILES], op: &Op) -> Result<Outcome,
         } => {
             let past_eof = (so + len) as usize > model[src].len();
             let bad = past_eof || (src == dst && overlap(so, dof, len));
-            let arg = [fd(src) as u64, so, len, dof];
-            // SAFETY: arg is a struct file_clone_range.
-            if unsafe { libc::ioctl(fd(dst), FICLONERANGE, arg.as_ptr()) } != 0 {
+            if !clone_range(fd(dst), fd(src), so, len, dof) {
                 return failed("FICLONERANGE", bad.then_some(libc::EINVAL));
             }
             if bad {
@@ -943,26 +913,7 @@ fn apply(fs: &mut Fs, model: &mut [Vec<u8>; NFILES], op: &Op) -> Result<Outcome,
             fs.unmap(slot);
             // Mapping past EOF is allowed; touching a page past EOF is SIGBUS, and the stores
             // and checks below stay inside the model's size.
-            // SAFETY: a shared mapping of an open file; checked.
-            let p = unsafe {
-                libc::mmap(
-                    std::ptr::null_mut(),
-                    len as usize,
-                    libc::PROT_READ | libc::PROT_WRITE,
-                    libc::MAP_SHARED,
-                    file,
-                    off as i64,
-                )
-            };
-            if p == libc::MAP_FAILED {
-                return failed("mmap", None);
-            }
-            fs.maps[slot] = Some(Map {
-                f,
-                off,
-                len,
-                addr: p as usize,
-            });
+            fs.maps[slot] = Some(map(file, f, off, len)?);
             Ok(Outcome::Done)
         }
         Op::MapStore {
@@ -971,18 +922,14 @@ fn apply(fs: &mut Fs, model: &mut [Vec<u8>; NFILES], op: &Op) -> Result<Outcome,
             len,
             byte,
         } => {
-            let Some(m) = fs.maps[slot] else {
+            let Some(m) = &fs.maps[slot] else {
                 return Ok(Outcome::Done);
             };
             let size = model[m.f].len() as u64;
-            // Only inside the mapping and inside EOF (a store past EOF is SIGBUS).
-            if at + len > m.len || m.off + at + len > size {
+            // Only inside EOF (a store past EOF is SIGBUS) and inside the mapping.
+            if m.off + at + len > size || !m.fill(at, len, byte) {
                 return Ok(Outcome::Done);
             }
-            // SAFETY: at + len <= m.len, inside the live mapping, and inside EOF.
-            unsafe {
-                std::ptr::write_bytes((m.addr as *mut u8).add(at as usize), byte, len as usize)
-            };
             fill(&mut model[m.f], m.off + at, len, byte);
             Ok(Outcome::Done)
         }
@@ -1017,23 +964,18 @@ fn apply(fs: &mut Fs, model: &mut [Vec<u8>; NFILES], op: &Op) -> Result<Outcome,
             if map_off + a.0 + a.1 > size || map_off + b.0 + b.1 > size {
                 return Ok(Outcome::Done);
             }
-            let p = map(fd(f), map_off, map_len)?;
-            let r = race(
+            let m = map(fd(f), f, map_off, map_len)?;
+            race(
                 || {
-                    // SAFETY: `a` is word-aligned, inside the mapping and inside EOF (checked
-                    // above).
-                    unsafe { store_words(p, a, pace) };
-                    Ok(())
+                    if m.store_words(a, pace) {
+                        Ok(())
+                    } else {
+                        Err(format!("racing stores {a:?} outside the mapping {map_len}"))
+                    }
                 },
-                || {
-                    // SAFETY: as for `a`, `b` is word-aligned, inside the mapping and EOF.
-                    unsafe { store_words(p, b, pace) };
-                    true
-                },
-            );
-            // SAFETY: unmapping what map() mapped.
-            unsafe { libc::munmap(p.cast(), map_len as usize) };
-            r?;
+                || m.store_words(b, pace),
+            )?;
+            drop(m);
             // Each word is the value of a process that stored it: the last one, where both did.
             let span = a.0.min(b.0)..(a.0 + a.1).max(b.0 + b.1);
             let got = read_exact_at(fd(f), map_off + span.start, span.end - span.start)?;
@@ -1090,26 +1032,18 @@ fn apply(fs: &mut Fs, model: &mut [Vec<u8>; NFILES], op: &Op) -> Result<Outcome,
             if !valid {
                 return Ok(Outcome::Done);
             }
-            let p = map(fd(dst), map_off, map_len)?;
-            let arg = [fd(src) as u64, so, len, dof];
-            let (dst_fd, words) = (fd(dst), (at - map_off, slen, byte));
-            let r = race(
+            let m = map(fd(dst), dst, map_off, map_len)?;
+            let (src_fd, dst_fd, words) = (fd(src), fd(dst), (at - map_off, slen, byte));
+            race(
                 || {
-                    // SAFETY: arg is a struct file_clone_range.
-                    if unsafe { libc::ioctl(dst_fd, FICLONERANGE, arg.as_ptr()) } != 0 {
+                    if !clone_range(dst_fd, src_fd, so, len, dof) {
                         return failed("FICLONERANGE racing stores", None).map(|_| ());
                     }
                     Ok(())
                 },
-                || {
-                    // SAFETY: the words are inside the mapping and inside EOF (checked above).
-                    unsafe { store_words(p, words, pace) };
-                    true
-                },
-            );
-            // SAFETY: unmapping what map() mapped.
-            unsafe { libc::munmap(p.cast(), map_len as usize) };
-            r?;
+                || m.store_words(words, pace),
+            )?;
+            drop(m);
             // The clone is one point in the store loop's order: the words in its destination
             // stored before it show the clone's data, those after it the stored value.
             let mut after = model[dst].clone();
@@ -1170,13 +1104,11 @@ fn apply(fs: &mut Fs, model: &mut [Vec<u8>; NFILES], op: &Op) -> Result<Outcome,
             if !valid {
                 return Ok(Outcome::Done);
             }
-            let arg = [fd(src) as u64, so, len, dof];
-            let dst_fd = fd(dst);
+            let (src_fd, dst_fd) = (fd(src), fd(dst));
             let buf = vec![byte; wlen as usize];
             race(
                 || {
-                    // SAFETY: arg is a struct file_clone_range.
-                    if unsafe { libc::ioctl(dst_fd, FICLONERANGE, arg.as_ptr()) } != 0 {
+                    if !clone_range(dst_fd, src_fd, so, len, dof) {
                         return failed("FICLONERANGE racing a pwrite", None).map(|_| ());
                     }
                     Ok(())
@@ -1229,43 +1161,9 @@ struct RaceStats {
     interleaved: usize,
 }
 
-/// A shared read-write mapping of `len` bytes of `fd` at `off`.
-fn map(fd: libc::c_int, off: u64, len: u64) -> Result<*mut u8, String> {
-    // SAFETY: a shared mapping of an open file; checked.
-    let p = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            len as usize,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_SHARED,
-            fd,
-            off as i64,
-        )
-    };
-    if p == libc::MAP_FAILED {
-        return failed("mmap", None).map(|_| std::ptr::null_mut());
-    }
-    Ok(p.cast())
-}
-
-/// Stores `byte` repeated into the 8-byte words of `[off, off + len)` from `p`, in ascending
-/// order, one store per word, `pace` busy-wait iterations apart.  The stores are atomic: the
-/// other process of a racing step stores into the same words at the same time.
-///
-/// # Safety
-/// `p + off .. p + off + len` is writable (mapped and inside EOF); `p` is page-aligned; `off`
-/// and `len` are multiples of 8.
-unsafe fn store_words(p: *mut u8, (off, len, byte): (u64, u64, u8), pace: u32) {
-    let v = u64::from_ne_bytes([byte; 8]);
-    for w in (off..off + len).step_by(8) {
-        for _ in 0..pace {
-            std::hint::spin_loop();
-        }
-        // SAFETY: an aligned word inside the range the caller vouches for, accessed only
-        // atomically while the mapping lives.
-        let word = unsafe { AtomicU64::from_ptr(p.add(w as usize).cast::<u64>()) };
-        word.store(v, Ordering::Relaxed);
-    }
+/// A shared read-write mapping of `len` bytes of file `f` (open as `fd`) at `off`.
+fn map(fd: libc::c_int, f: usize, off: u64, len: u64) -> Result<Mapping, String> {
+    Mapping::new(fd, f, off, len).map_err(|e| format!("mmap: unexpected error {e}"))
 }
 
 /// How long a racing process waits for the other to start before going on alone.
@@ -1406,14 +1304,15 @@ fn short_pwrite(fd: libc::c_int, off: u64, len: u64, valid: u64, byte: u8) -> is
 }
 
 /// Compares what the held mapping `m` shows, up to EOF, with the model.
-fn check_mapping(m: &Map, model: &[Vec<u8>; NFILES]) -> Result<(), String> {
-    let end = (m.off + m.len).min(model[m.f].len() as u64);
+fn check_mapping(m: &Mapping, model: &[Vec<u8>; NFILES]) -> Result<(), String> {
+    let end = (m.off + m.len()).min(model[m.f].len() as u64);
     if m.off >= end {
         return Ok(());
     }
-    // SAFETY: [m.off, end) is inside the live mapping and inside EOF; nothing stores through
-    // the mapping while the slice lives (no racing process is running).
-    let got = unsafe { std::slice::from_raw_parts(m.addr as *const u8, (end - m.off) as usize) };
+    // Inside EOF, so no SIGBUS; past the mapping's end, a failure.
+    let got = m
+        .read(0, (end - m.off).min(m.len()))
+        .ok_or("a held mapping shorter than its length")?;
     let want = &model[m.f][m.off as usize..end as usize];
     if let Some(at) = (got != want)
         .then(|| (0..want.len()).find(|&i| got[i] != want[i]))
@@ -1668,7 +1567,7 @@ fn fails_at_last_op(fs: &Fs, ops: &[Op], want: &str, say: bool) -> bool {
             ko: fs.ko.clone(),
             fds: vec![],
             pmd: fs.pmd,
-            maps: [None; SLOTS],
+            maps: [const { None }; SLOTS],
             races: RaceStats::default(),
         };
         let r = replay(&mut child, ops);
@@ -1712,7 +1611,7 @@ fn locate(fs: &Fs, ops: &[Op]) -> Option<(usize, String)> {
             ko: fs.ko.clone(),
             fds: vec![],
             pmd: fs.pmd,
-            maps: [None; SLOTS],
+            maps: [const { None }; SLOTS],
             races: RaceStats::default(),
         };
         let text = replay(&mut child, ops)
@@ -1802,7 +1701,7 @@ fn main() {
         ko: a.get(5).cloned(),
         fds: vec![],
         pmd,
-        maps: [None; SLOTS],
+        maps: [const { None }; SLOTS],
         races: RaceStats::default(),
     };
     let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);

@@ -19,6 +19,35 @@ pub const FS_IOC_FIEMAP: libc::c_ulong = 0xC020_660B;
 pub const FIEMAP_EXTENT_UNWRITTEN: u32 = 0x800;
 pub const FIEMAP_EXTENT_SHARED: u32 = 0x2000;
 
+/// `struct file_clone_range`, FICLONERANGE's argument.
+#[repr(C)]
+struct FileCloneRange {
+    src_fd: i64,
+    src_offset: u64,
+    src_length: u64,
+    dest_offset: u64,
+}
+
+/// FICLONERANGE: clones `len` bytes of `src` at `src_off` into `dst` at `dst_off`.  False on
+/// failure, with errno set.
+pub fn clone_range(
+    dst: libc::c_int,
+    src: libc::c_int,
+    src_off: u64,
+    len: u64,
+    dst_off: u64,
+) -> bool {
+    let arg = FileCloneRange {
+        src_fd: src.into(),
+        src_offset: src_off,
+        src_length: len,
+        dest_offset: dst_off,
+    };
+    // SAFETY: FICLONERANGE reads one struct file_clone_range, which `arg` is, and writes no
+    // memory.
+    unsafe { libc::ioctl(dst, FICLONERANGE, &arg) == 0 }
+}
+
 /// One extent of FIEMAP: logical offset, physical offset, length, flags.
 #[derive(Clone, Copy, Debug)]
 pub struct Extent {
