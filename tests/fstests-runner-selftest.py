@@ -263,6 +263,13 @@ def case_failure_under_both(c):
         return "the unlisted failure is not marked in the report"
     if TOP + "/" in c.report() or "see build/fstests/generic/011.out.bad" not in c.report():
         return "the report names a machine path, not one relative to the repository"
+    # The summary is committed too: neither the checkout's path nor the tree's.
+    with open(c.r.SUMMARY) as f:
+        text = f.read()
+    if TOP + "/" in text or c.tree in text:
+        return "the summary names a machine path"
+    if c.summary().get("groups_of", {}).get("generic/011") != ["clone", "dedupe"]:
+        return "the summary does not keep the tests' groups: %r" % c.summary().get("groups_of")
     c.expect("dax", "rust", ["generic/011 fail:output planted, listed"])
     c.expect("dax", "c", ["generic/011 fail:output planted, listed"])
     rc = c.run(FakeGuest(plan))
