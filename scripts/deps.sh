@@ -20,8 +20,9 @@ BOOKWORM_PKGS=(build-essential bc bison flex libelf-dev libssl-dev cpio kmod rsy
 	attr acl psmisc qemu-system-x86
 	# What fstests runs inside the guest (the guest's root is this machine's): gawk for
 	# `awk -e` (mawk refuses it: generic/352 and 353 fail), quota for the quota tests, indent
-	# for xfs/122 (which checks the on-disk structure sizes in xfsprogs' headers).
-	gawk quota indent)
+	# for xfs/122 (which checks the on-disk structure sizes in xfsprogs' headers), fsverity for
+	# generic/574 (on PROFILE=fstests, whose kernel has CONFIG_FS_VERITY).
+	gawk quota indent fsverity)
 # Packages that must come from trixie-backports (named one by one; the suite is pinned low).
 BACKPORTS_PKGS=(linux-source-7.3)
 

@@ -54,7 +54,7 @@ def make_tree(root, built=True):
             f.write("# generic\n001 auto clone quick\n002 auto dax\n010 clone\n"
                     "011 clone dedupe\n012 clone\n003 auto\n")
         with open(os.path.join(root, "tests", "xfs", "group.list"), "w") as f:
-            f.write("100 auto clone\n101 dax\n")
+            f.write("100 auto clone\n101 dax realtime\n")
     return root
 
 
@@ -161,11 +161,11 @@ class Case:
             f.write("".join(l + "\n" for l in lines))
 
     def run(self, guest, resume=False, jobs=2, per_boot=3, groups="dax clone", tests="",
-            rerun="", test_timeout=900):
+            rerun="", test_timeout=900, sections="dax"):
         self.r.run_boot = guest
         args = argparse.Namespace(
             fstests_dir=self.tree, groups=groups, tests=tests, engines="rust,c",
-            sections="dax", per_boot=per_boot, test_timeout=test_timeout, jobs=jobs,
+            sections=sections, per_boot=per_boot, test_timeout=test_timeout, jobs=jobs,
             boot_timeout=3600, pmem_mib=4096, mem_mib=3072, profile="default", resume=resume,
             rerun=rerun)
         old = signal.getsignal(signal.SIGINT)
@@ -476,6 +476,21 @@ def case_spot_run_leaves_the_committed_report_alone(c):
     return None
 
 
+def case_realtime_section_runs_its_group(c):
+    g = FakeGuest()
+    rc = c.run(g, sections="dax dax_rt")
+    if rc != 0:
+        return "status %r" % rc
+    rt = sorted(t for t, per in c.summary()["results"].items() if "dax_rt" in per)
+    if rt != ["xfs/101"]:
+        return "dax_rt ran %r, wanted only the realtime group's xfs/101" % rt
+    if any(b["section"] == "dax_rt" and b["tests"] != 1 for b in c.summary()["boots"]):
+        return "a dax_rt boot was given more than the realtime tests"
+    if "| rust | 1 | 0 | 0 | 0 |" not in c.report().split("## Section `dax_rt`")[1]:
+        return "the dax_rt section's counts (1 selected, none missing) are not in the report"
+    return None
+
+
 CASES = [
     ("refuses a missing or unbuilt tree, also through make", case_refuses_trees),
     ("selects the groups' tests in group order", case_selects_groups_in_order),
@@ -493,6 +508,7 @@ CASES = [
     ("a kernel report fails the test that was running, no other", case_kernel_report_fails_the_running_test),
     ("passing under C and not run under Rust fails the run", case_not_run_under_rust_only_fails),
     ("a test without a result is classed: died, timeout, panic", case_classes_of_lost_tests),
+    ("a dax_rt section runs only the realtime group's tests", case_realtime_section_runs_its_group),
     ("a spot run (TESTS=) reports under build/, the committed report untouched",
      case_spot_run_leaves_the_committed_report_alone),
 ]
