@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Regression cases for the C fix patches (patches/0005, 0007 and 0008), run by cfixes.sh
+"""Regression cases for the C fix patches (patches/0005, 0007 to 0010), run by cfixes.sh
 under each engine.  Prints one line per result, the same under an engine that gets it right.
 
 usage: cfixes.py DEV MNT SEED
@@ -19,6 +19,7 @@ dev, mnt, seed = sys.argv[1], sys.argv[2], int(sys.argv[3])
 here = os.path.dirname(os.path.abspath(__file__))
 rng = random.Random(seed)
 FIEMAP_EXTENT_UNWRITTEN = 0x800
+FIEMAP_EXTENT_SHARED = 0x2000
 
 
 def sh(*cmd):
@@ -111,6 +112,57 @@ print("dedupe: that destination still reads zeroes: %s" % (read("u") == bytes(le
 write("z", bytes(length))
 print("dedupe zeroes onto an unwritten extent holding stale bytes: %s" % dedupe("z", "u0", length))
 print("dedupe: that destination reads zeroes: %s" % (read("u0") == bytes(length)))
+
+
+def extents(name, start, end):
+    """The FIEMAP extents of file `name` that overlap [start, end)."""
+    with open(path(name), "rb") as f:
+        return [e for e in fiemap(f.fileno()) if e[0] < end and start < e[0] + e[2]]
+
+
+def short_write(name, off, length, valid):
+    """What shortwrite.py's pwrite of `length` bytes, only `valid` of them readable, returned."""
+    return subprocess.run(["python3", os.path.join(here, "shortwrite.py"), path(name), str(off),
+                           str(length), str(valid)], capture_output=True, text=True).stdout.strip()
+
+
+# --- A short write into a shared extent, then a punch over what it did not store
+#     (patches/0009).  The write converts the COW blocks of its whole mapping and remaps only
+#     the block it stored into; 7.3's xfs_dax_write_iomap_end() then ended COW over the hole
+#     the punch's zeroing pass skipped, mapping the leftover blocks, and whatever they held,
+#     into it.
+write("h", bytes([0x11]) * (256 << 10))
+sh("cp", "--reflink=always", path("h"), path("h.c"))
+print("short write, then a punch: the write returned %s" % short_write("h", 0, 64 << 10, 100))
+sh("xfs_io", "-c", "fpunch 4096 61440", path("h"))
+left = extents("h", 4096, 64 << 10)
+print("short write, then a punch: the punched range is a hole: %s" % (not left))
+if left:
+    print("  (extents there: %s)" % left)
+print("short write, then a punch: the punched range reads zeroes: %s"
+      % (read("h")[4096:64 << 10] == bytes(61440)))
+
+# --- FALLOC_FL_UNSHARE_RANGE over an unwritten extent that ends where a shared block starts,
+#     and over a hole before one (patches/0010).  7.3 converted the unwritten extent with the
+#     length of the whole range, merging it with the shared block, which the unshare then
+#     skipped; and allocated the hole as written, zeroed blocks.
+for name, first in (("uw", "falloc 0 32k"), ("ho", "truncate 32k")):
+    sh("xfs_io", "-f", "-c", first, "-c", "pwrite -S 0x22 32k 4k", "-c", "fsync", path(name))
+    sh("xfs_io", "-c", "reflink %s 32768 65536 4096" % path(name), path(name))
+    sh("xfs_io", "-c", "funshare 0 36864", path(name))
+shared = [e for e in extents("uw", 0, 36864) if e[3] & FIEMAP_EXTENT_SHARED]
+print("unshare after an unwritten extent: nothing in the range is still shared: %s" % (not shared))
+if shared:
+    print("  (shared: %s)" % shared)
+# Unsharing through the page cache skips the hole and xfs_falloc_unshare_range() then
+# preallocates it, as unwritten blocks: DAX must not write zeroes to it instead.
+filled = extents("ho", 0, 32768)
+print("unshare over a hole: what fills it is unwritten: %s"
+      % all(e[3] & FIEMAP_EXTENT_UNWRITTEN for e in filled))
+if not all(e[3] & FIEMAP_EXTENT_UNWRITTEN for e in filled):
+    print("  (extents there: %s)" % filled)
+print("unshare: both files read what they held: %s"
+      % (read("uw")[:36864] == read("ho")[:36864] == bytes(32768) + b"\x22" * 4096))
 
 
 def kernel_log():

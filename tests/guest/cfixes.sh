@@ -1,8 +1,9 @@
 #!/bin/bash
-# Regression tests of the fix patches for the in-tree C (patches/0005, 0007 and 0008; 0004's
+# Regression tests of the fix patches for the in-tree C (patches/0005, 0007 to 0010; 0004's
 # are in dmlinear.sh), under both engines: a short write(2) into a shared extent,
-# FIDEDUPERANGE against unwritten extents whose blocks hold stale data, and a write into a
-# shared extent under a mapping whose pages were read.  On the pristine kernel
+# FIDEDUPERANGE against unwritten extents whose blocks hold stale data, a punch after a short
+# write into a shared extent, unsharing next to unwritten extents and holes, and a write into
+# a shared extent under a mapping whose pages were read.  On the pristine kernel
 # (PROFILE=pristine, 7.3 without the series, no module) the C engine runs alone and these
 # checks fail: docs/failure-model.md records that run.
 set -u
@@ -34,6 +35,16 @@ check "$t: zeroes against an unwritten extent holding stale bytes are the same (
 	both "dedupe zeroes onto an unwritten extent holding stale bytes: same 262144"
 check "$t: ... and the destination reads zeroes" \
 	both "dedupe: that destination reads zeroes: True"
+check "$t: a short write into a shared extent, then a punch over the rest: the range is a hole (0009)" \
+	both "short write, then a punch: the punched range is a hole: True"
+check "$t: ... and reads zeroes" \
+	both "short write, then a punch: the punched range reads zeroes: True"
+check "$t: unshare after an unwritten extent leaves nothing in the range shared (0010)" \
+	both "unshare after an unwritten extent: nothing in the range is still shared: True"
+check "$t: unshare over a hole fills it with unwritten blocks, not written zeroes (0010)" \
+	both "unshare over a hole: what fills it is unwritten: True"
+check "$t: ... and both files read what they held" \
+	both "unshare: both files read what they held: True"
 check "$t: a write into a shared extent under a read mapping shows through it" \
 	both "mapped write into a shared extent: the mapping shows the write: True"
 check "$t: ... and draws no warning from dax_disassociate_entry (0008)" \

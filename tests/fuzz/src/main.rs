@@ -41,7 +41,7 @@ use std::time::Instant;
 use sys::{
     clone_range, cstr, errno, fiemap, fiemap_nosync, run, Extent, FALLOC_FL_KEEP_SIZE,
     FALLOC_FL_PUNCH_HOLE, FALLOC_FL_UNSHARE_RANGE, FALLOC_FL_ZERO_RANGE, FIDEDUPERANGE,
-    FIEMAP_COUNT, FIEMAP_EXTENT_SHARED, FIEMAP_EXTENT_UNWRITTEN,
+    FIEMAP_COUNT, FIEMAP_EXTENT_SHARED,
 };
 
 const BLK: u64 = 4096;
@@ -607,13 +607,8 @@ fn fallocate(fd: libc::c_int, mode: i32, off: u64, len: u64, what: &str) -> Resu
 enum Outcome {
     Done,
     Wrote(isize),
-    Dedupe {
-        same: bool,
-        bytes: u64,
-    },
+    Dedupe { same: bool, bytes: u64 },
     Refused(i32),
-    /// Unshare left this many shared extents, each right after an unwritten one.
-    SharedLeft(usize),
 }
 
 impl fmt::Display for Outcome {
@@ -624,7 +619,6 @@ impl fmt::Display for Outcome {
             Outcome::Dedupe { same: true, bytes } => write!(w, "same {bytes}"),
             Outcome::Dedupe { same: false, .. } => write!(w, "differs"),
             Outcome::Refused(e) => write!(w, "errno {e}"),
-            Outcome::SharedLeft(n) => write!(w, "{n} shared extents left after unwritten ones"),
         }
     }
 }
@@ -647,20 +641,6 @@ fn holes(ext: &[Extent], off: u64, len: u64) -> Vec<bool> {
             !ext.iter().any(|x| x.logical < e && s < x.logical + x.len)
         })
         .collect()
-}
-
-/// Whether `[start, end)` is covered, without a gap, by written extents of `ext`.
-fn written_between(ext: &[Extent], start: u64, end: u64) -> bool {
-    let mut at = start;
-    while at < end {
-        match ext.iter().find(|e| {
-            e.logical <= at && at < e.logical + e.len && e.flags & FIEMAP_EXTENT_UNWRITTEN == 0
-        }) {
-            Some(e) => at = e.logical + e.len,
-            None => return false,
-        }
-    }
-    true
 }
 
 /// What punch hole and zero range (both with KEEP_SIZE) do to the model.
@@ -830,46 +810,26 @@ fn apply(fs: &mut Fs, model: &mut [Vec<u8>; NFILES], op: &Op) -> Result<Outcome,
             }
         }
         Op::Unshare { f, off, len } => {
-            let before = fiemap(fd(f)).ok_or("FIEMAP failed")?;
             fallocate(fd(f), FALLOC_FL_UNSHARE_RANGE, off, len, "unshare")?;
             // Without KEEP_SIZE, like any allocating fallocate, it extends the file (a shrunk
             // trace can ask for a range past EOF).
             if model[f].len() < (off + len) as usize {
                 model[f].resize((off + len) as usize, 0);
             }
-            // Nothing of the range inside EOF may still be shared, with one exception, a bug of
-            // 7.3's DAX unshare under either engine (the skip happens before the engine is
-            // called; docs/failure-model.md): a shared extent after an unwritten one in the
-            // range, directly or through written extents, stays shared.  Both engines must leave the same extents.
+            // Nothing of the range inside EOF may still be shared.  (7.3 left a shared extent
+            // after an unwritten one shared: patches/0010, docs/failure-model.md.)
             let end = (off + len).min(model[f].len() as u64);
-            let mut left = 0;
             if off < end {
                 let ext = fiemap(fd(f)).ok_or("FIEMAP failed")?;
-                for x in ext.iter().filter(|x| {
+                if let Some(x) = ext.iter().find(|x| {
                     x.flags & FIEMAP_EXTENT_SHARED != 0
                         && x.logical < end
                         && off < x.logical + x.len
                 }) {
-                    // 7.3 converts the unwritten extent with the rest of the range's length,
-                    // and the conversion merges it with the written extents after it: the
-                    // shared extent may follow the unwritten one through written ones.
-                    let after_unwritten = before.iter().any(|u| {
-                        u.flags & FIEMAP_EXTENT_UNWRITTEN != 0
-                            && u.logical + u.len > off
-                            && u.logical + u.len <= x.logical
-                            && written_between(&before, u.logical + u.len, x.logical)
-                    });
-                    if !after_unwritten {
-                        return Err(format!("after unshare, {x:?} is still shared"));
-                    }
-                    left += 1;
+                    return Err(format!("after unshare, {x:?} is still shared"));
                 }
             }
-            Ok(if left == 0 {
-                Outcome::Done
-            } else {
-                Outcome::SharedLeft(left)
-            })
+            Ok(Outcome::Done)
         }
         Op::Punch { f, off, len } => {
             fallocate(
