@@ -147,6 +147,8 @@ class Case:
         self.r.SUMMARY = os.path.join(workdir, "fstests.json")   # beside the report
         self.r.EXPECTED = os.path.join(workdir, "expected")
         self.r.COMMITTED_GROUPS = ["dax", "clone"]   # the selection the cases run
+        self.r.DEBUG_SUMMARY = os.path.join(workdir, "fstests-debug.json")
+        self.r.DEBUG_DOC = os.path.join(workdir, "fstests-debug.md")
         self.r.mirror_tree = lambda tree, engine: tree
         self.r.tree_version = lambda tree: "fake-1"
         self.r.series_id = lambda: "series1"
@@ -161,12 +163,12 @@ class Case:
             f.write("".join(l + "\n" for l in lines))
 
     def run(self, guest, resume=False, jobs=2, per_boot=3, groups="dax clone", tests="",
-            rerun="", test_timeout=900, sections="dax"):
+            rerun="", test_timeout=900, sections="dax", profile="default"):
         self.r.run_boot = guest
         args = argparse.Namespace(
             fstests_dir=self.tree, groups=groups, tests=tests, engines="rust,c",
             sections=sections, per_boot=per_boot, test_timeout=test_timeout, jobs=jobs,
-            boot_timeout=3600, pmem_mib=4096, mem_mib=3072, profile="default", resume=resume,
+            boot_timeout=3600, pmem_mib=4096, mem_mib=3072, profile=profile, resume=resume,
             rerun=rerun)
         old = signal.getsignal(signal.SIGINT)
         try:
@@ -476,6 +478,37 @@ def case_spot_run_leaves_the_committed_report_alone(c):
     return None
 
 
+def case_debug_run_has_its_own_committed_report(c):
+    rc = c.run(FakeGuest())
+    if rc != 0:
+        return "the committed run: status %r" % rc
+    before = (c.report(), json.dumps(c.summary(), sort_keys=True))
+    committed = (c.r.SUMMARY, c.r.DOC)
+    rc = c.run(FakeGuest(), groups="dedupe clone", profile="debug")
+    debug = (c.r.SUMMARY, c.r.DOC)
+    rc_spot = c.run(FakeGuest(), groups="dax clone", profile="debug")
+    spot = (c.r.SUMMARY, c.r.DOC)
+    c.r.SUMMARY, c.r.DOC = committed
+    if rc != 0 or rc_spot != 0:
+        return "the debug runs: status %r, %r" % (rc, rc_spot)
+    if (c.report(), json.dumps(c.summary(), sort_keys=True)) != before:
+        return "a debug run rewrote the committed report or summary"
+    if debug != (c.r.DEBUG_SUMMARY, c.r.DEBUG_DOC):
+        return "the debug run of the debug groups wrote %r, not its committed files" % (debug,)
+    with open(c.r.DEBUG_SUMMARY) as f:
+        got = json.load(f)
+    if got["profile"] != "debug" or sorted(got["results"]) != ["generic/001", "generic/010",
+                                                               "generic/011", "generic/012",
+                                                               "xfs/100"]:
+        return "the debug summary holds %r on %r" % (sorted(got["results"]), got["profile"])
+    with open(c.r.DEBUG_DOC) as f:
+        if "fstests-debug.json`" not in f.read():
+            return "the debug report does not name its own summary"
+    if not all(p.startswith(c.r.BUILD) for p in spot):
+        return "a debug run of other groups was not a spot run: %r" % (spot,)
+    return None
+
+
 def case_realtime_section_runs_its_group(c):
     g = FakeGuest()
     rc = c.run(g, sections="dax dax_rt")
@@ -511,6 +544,8 @@ CASES = [
     ("a dax_rt section runs only the realtime group's tests", case_realtime_section_runs_its_group),
     ("a spot run (TESTS=) reports under build/, the committed report untouched",
      case_spot_run_leaves_the_committed_report_alone),
+    ("PROFILE=debug over clone and dedupe is a committed run of its own",
+     case_debug_run_has_its_own_committed_report),
 ]
 
 
