@@ -70,7 +70,7 @@ bench-profile: deps kernel module
 
 # fstests under both engines on a tree the user built (never fetched or built here):
 #   make fstests FSTESTS_DIR=/path/to/xfstests [GROUPS="dax dedupe clone mmap"] [ENGINES=rust,c]
-#                [SECTIONS=dax: also dax_pmd, dax_rt, nodax] [TESTS="generic/001 ..."] [PER_BOOT=60] [TEST_TIMEOUT=900]
+#                [SECTIONS=dax: also dax_pmd, dax_rt, nodax] [TESTS="generic/001 ..."] [PER_BOOT=60] [TEST_TIMEOUT=5400]
 #                [JOBS=2: the engines' guests side by side; JOBS=1 one guest at a time]
 #                [RESUME=1: keep the last run's results and run only what it did not reach;
 #                 GROUPS may add groups to it; same patches, kernel config, module and tree]
@@ -80,7 +80,7 @@ GROUPS   ?= dax dedupe clone mmap
 ENGINES  ?= rust,c
 SECTIONS ?= dax
 PER_BOOT ?= 60
-TEST_TIMEOUT ?= 900
+TEST_TIMEOUT ?= 5400
 JOBS     ?= 2
 fstests:
 	@python3 qemu/fstests check-tree "$(FSTESTS_DIR)"

@@ -86,7 +86,7 @@ if older:
     out += ["## Earlier builds", "",
             "Kept in the ledger, not counted above (the engine, series, kernel configuration "
             "or fuzzer changed since).", ""]
-    out += ["- `%s`: %d runs, %d operations, %d failed" % (k, v[1], v[0], v[2])
-            for k, v in older.items()]
+    out += ["- `%s`: %d run%s, %d operations in the passing ones, %d failed"
+            % (k, v[1], "" if v[1] == 1 else "s", v[0], v[2]) for k, v in older.items()]
     out.append("")
 print("\n".join(out).rstrip())
