@@ -460,39 +460,45 @@ def case_classes_of_lost_tests(c):
     return None if got == want else "classes %r, wanted %r" % (got, want)
 
 
-def case_spot_run_leaves_the_committed_report_alone(c):
+def runs_beside_the_committed_one(c, *selections):
+    """Runs the committed selection, then each of `selections` (run() keyword arguments).
+    Returns an error, or None and the (summary, report) paths each selection wrote; the
+    committed run's paths are restored, and an error is returned if its report or summary
+    changed."""
     rc = c.run(FakeGuest())
     if rc != 0:
-        return "the committed run: status %r" % rc
+        return "the committed run: status %r" % rc, None
     before = (c.report(), json.dumps(c.summary(), sort_keys=True))
     committed = (c.r.SUMMARY, c.r.DOC)
-    rc = c.run(FakeGuest(), tests="generic/001 xfs/100")
-    spot = (c.r.SUMMARY, c.r.DOC)
-    c.r.SUMMARY, c.r.DOC = committed
-    if rc != 0:
-        return "the spot run: status %r" % rc
+    wrote = []
+    for kw in selections:
+        rc = c.run(FakeGuest(), **kw)
+        wrote.append((c.r.SUMMARY, c.r.DOC))
+        c.r.SUMMARY, c.r.DOC = committed
+        if rc != 0:
+            return "the run of %r: status %r" % (kw, rc), None
     if (c.report(), json.dumps(c.summary(), sort_keys=True)) != before:
-        return "a spot run rewrote the committed report or summary"
+        return "another selection rewrote the committed report or summary", None
+    return None, wrote
+
+
+def case_spot_run_leaves_the_committed_report_alone(c):
+    err, wrote = runs_beside_the_committed_one(c, {"tests": "generic/001 xfs/100"})
+    if err:
+        return err
+    spot = wrote[0]
     if not all(os.path.exists(p) and p.startswith(c.r.BUILD) for p in spot):
         return "the spot run's report is not under build/: %r" % (spot,)
     return None
 
 
 def case_debug_run_has_its_own_committed_report(c):
-    rc = c.run(FakeGuest())
-    if rc != 0:
-        return "the committed run: status %r" % rc
-    before = (c.report(), json.dumps(c.summary(), sort_keys=True))
-    committed = (c.r.SUMMARY, c.r.DOC)
-    rc = c.run(FakeGuest(), groups="dedupe clone", profile="debug")
-    debug = (c.r.SUMMARY, c.r.DOC)
-    rc_spot = c.run(FakeGuest(), groups="dax clone", profile="debug")
-    spot = (c.r.SUMMARY, c.r.DOC)
-    c.r.SUMMARY, c.r.DOC = committed
-    if rc != 0 or rc_spot != 0:
-        return "the debug runs: status %r, %r" % (rc, rc_spot)
-    if (c.report(), json.dumps(c.summary(), sort_keys=True)) != before:
-        return "a debug run rewrote the committed report or summary"
+    err, wrote = runs_beside_the_committed_one(
+        c, {"groups": "dedupe clone", "profile": "debug"},
+        {"groups": "dax clone", "profile": "debug"})
+    if err:
+        return err
+    debug, spot = wrote
     if debug != (c.r.DEBUG_SUMMARY, c.r.DEBUG_DOC):
         return "the debug run of the debug groups wrote %r, not its committed files" % (debug,)
     with open(c.r.DEBUG_SUMMARY) as f:
