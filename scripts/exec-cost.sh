@@ -37,18 +37,7 @@ echo "exec-cost: $runs runs per figure, randomize_va_space=$(cat /proc/sys/kerne
 row "as booted"
 echo 0 > /proc/sys/kernel/randomize_va_space
 row "randomization off"
-stage=/dev/shm/exec-cost-stage
-mkdir -p "$stage"
-for prog in xfs_io true; do
-	p=$(type -P "$prog")
-	for f in "$p" $(ldd "$p" | grep -o "/[^ ]*"); do
-		real=$(readlink -f "$f")
-		copy=$stage/$(echo "$real" | tr / _)
-		[ -e "$copy" ] && continue
-		cp "$real" "$copy"
-		mount --bind "$copy" "$real"
-	done
-done
+qemu/stage-on-tmpfs /dev/shm/exec-cost-stage xfs_io true > /dev/null
 row "randomization off, programs and libraries on tmpfs"'
 
 echo "exec-cost: booting a guest (${PROFILE:-default} kernel, no module: the engine plays no part)"
