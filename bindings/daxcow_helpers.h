@@ -18,10 +18,13 @@ struct dentry;
 void daxcow_apply2_debugfs(struct dentry *dir);
 
 /*
- * src/dax_cow.rs: the iomap operations of the last FIDEDUPERANGE compare
- * daxcow ran (NULL before the first), for that test caller.
+ * src/dax_cow.rs: the iomap operations of the first FIDEDUPERANGE compare
+ * daxcow ran on a built-in file system, if that file system is of @fs_type
+ * (NULL otherwise, and before that compare), for that test caller.
  */
+struct file_system_type;
 struct iomap_ops;
-const struct iomap_ops *daxcow_test_iomap_ops(void);
+const struct iomap_ops *
+daxcow_test_iomap_ops(const struct file_system_type *fs_type);
 
 #endif

@@ -253,7 +253,9 @@ unsafe extern "C" fn range_compare_c(
     let r = (|| {
         // SAFETY: `ops` are the file system's iomap operations, valid for the call.
         let ops = unsafe { ops.as_ref() }.ok_or(EINVAL)?;
-        LAST_COMPARE_OPS.store(ptr::from_ref(ops).cast_mut(), Ordering::Relaxed);
+        // SAFETY: `src` is a live inode for the call (the caller's guarantee), so its super
+        // block and file system type are too; `record_test_ops` checks for null.
+        unsafe { record_test_ops(src, ops) };
         // SAFETY: both inodes are live with stable extent maps for the call (the caller's
         // guarantee), and `ops` are their file system's.
         let (mut s, mut d) = unsafe { IomapIter::pair(src, srcoff, dst, dstoff, len, ops)? };
@@ -269,14 +271,67 @@ unsafe extern "C" fn range_compare_c(
     }
 }
 
-/// The iomap operations of the last FIDEDUPERANGE compare, for the C test caller of
-/// [`daxcow_iomap_apply2`] (`src/daxcow_apply2.c`): XFS does not export its own.
-static LAST_COMPARE_OPS: AtomicPtr<bindings::iomap_ops> = AtomicPtr::new(ptr::null_mut());
+/// The file system type, and then its iomap operations, of the first FIDEDUPERANGE compare on
+/// a built-in file system, for the C test caller of [`daxcow_iomap_apply2`]
+/// (`src/daxcow_apply2.c`): XFS does not export its iomap operations.  Each is set once, the
+/// type first, and only for a built-in file system, whose type and operations are never freed;
+/// so operations read after they are set belong to the type read after them.
+static TEST_FS_TYPE: AtomicPtr<bindings::file_system_type> = AtomicPtr::new(ptr::null_mut());
+static TEST_IOMAP_OPS: AtomicPtr<bindings::iomap_ops> = AtomicPtr::new(ptr::null_mut());
 
-/// `daxcow_test_iomap_ops()` of `bindings/daxcow_helpers.h`: [`LAST_COMPARE_OPS`], or null.
+/// Records `ops` as the iomap operations of `inode`'s file system for the C test caller, if
+/// none are recorded yet and the file system is built in: a load on every compare, and until
+/// a built-in file system's compare, three more, no lock.
+///
+/// # Safety
+///
+/// `inode` is a live inode, or null; `ops` are its file system's iomap operations.
+unsafe fn record_test_ops(inode: *mut bindings::inode, ops: &bindings::iomap_ops) {
+    if !TEST_IOMAP_OPS.load(Ordering::Acquire).is_null() || inode.is_null() {
+        return;
+    }
+    // SAFETY: a live inode has a live super block, whose type is set while it is mounted.
+    let fs_type = unsafe { (*(*inode).i_sb).s_type };
+    // SAFETY: the type of a mounted file system is live.
+    if fs_type.is_null() || !unsafe { (*fs_type).owner }.is_null() {
+        return;
+    }
+    // A null `owner` is only the convention of a built-in file system (register_filesystem()
+    // does not check it): also refuse a type or operations in module or vmalloc memory, which
+    // an unload could free.
+    // SAFETY: is_vmalloc_or_module_addr() only compares the address against the kernel's
+    // ranges.
+    if unsafe {
+        bindings::is_vmalloc_or_module_addr(fs_type.cast()) != 0
+            || bindings::is_vmalloc_or_module_addr(ptr::from_ref(ops).cast()) != 0
+    } {
+        return;
+    }
+    if TEST_FS_TYPE
+        .compare_exchange(
+            ptr::null_mut(),
+            fs_type,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        )
+        .is_ok()
+    {
+        TEST_IOMAP_OPS.store(ptr::from_ref(ops).cast_mut(), Ordering::Release);
+    }
+}
+
+/// `daxcow_test_iomap_ops()` of `bindings/daxcow_helpers.h`: the recorded iomap operations if
+/// they are `fs_type`'s, else null.
 #[no_mangle]
-extern "C" fn daxcow_test_iomap_ops() -> *const bindings::iomap_ops {
-    LAST_COMPARE_OPS.load(Ordering::Relaxed)
+extern "C" fn daxcow_test_iomap_ops(
+    fs_type: *const bindings::file_system_type,
+) -> *const bindings::iomap_ops {
+    let ops = TEST_IOMAP_OPS.load(Ordering::Acquire);
+    // The type was stored before the operations (Release), so it is the one they belong to.
+    if ops.is_null() || TEST_FS_TYPE.load(Ordering::Acquire).cast_const() != fs_type {
+        return ptr::null();
+    }
+    ops
 }
 
 /// `struct daxcow_extent_pair` of `bindings/daxcow_apply2.h` (its layout is checked there).

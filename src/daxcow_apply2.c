@@ -8,9 +8,12 @@
  * runs from C with an actor that lists each pair; reading the file gives
  * "result R" and a line "SRC_POS DST_POS LEN SRC_TYPE DST_TYPE" per pair
  * (tests/guest/apply2.py checks them against FIEMAP).  XFS does not export its
- * iomap operations, so the walk borrows the ones XFS passed to daxcow's last
- * FIDEDUPERANGE compare: run one first (-ENOENT until then).  Built-in XFS's
- * operations are static, so the pointer stays valid.
+ * iomap operations, so the walk borrows the ones XFS passed to daxcow's first
+ * FIDEDUPERANGE compare: run one first (-ENOENT until then).  They are
+ * recorded only for a built-in file system, whose operations are never freed,
+ * and lent only for files of that same file system type (-ENOENT for
+ * another).  Both files' i_rwsem and invalidate lock are held for the walk,
+ * in the VFS helpers' order, so their extent maps stay as the walk sees them.
  */
 #include <linux/build_bug.h>
 #include <linux/debugfs.h>
@@ -49,7 +52,7 @@ static s64 apply2_list_pair(const struct daxcow_extent_pair *pair, void *data)
 static ssize_t apply2_write(struct file *file, const char __user *ubuf,
 			    size_t count, loff_t *ppos)
 {
-	const struct iomap_ops *ops = daxcow_test_iomap_ops();
+	const struct iomap_ops *ops;
 	struct file *sf = NULL, *df = NULL;
 	long long soff, doff, len;
 	struct inode *src, *dst;
@@ -64,8 +67,6 @@ static ssize_t apply2_write(struct file *file, const char __user *ubuf,
 	if (sscanf(req, "%d %lld %d %lld %lld", &sfd, &soff, &dfd, &doff,
 		   &len) != 5)
 		return -EINVAL;
-	if (!ops)
-		return -ENOENT;
 	sf = fget(sfd);
 	df = fget(dfd);
 	ret = -EBADF;
@@ -76,16 +77,27 @@ static ssize_t apply2_write(struct file *file, const char __user *ubuf,
 	ret = -EINVAL;
 	if (!IS_DAX(src) || !IS_DAX(dst) || src->i_sb != dst->i_sb)
 		goto out;
-	lock_two_nondirectories(src, dst);
+	ops = daxcow_test_iomap_ops(src->i_sb->s_type);
+	ret = -ENOENT;
+	if (!ops)
+		goto out;
+	/*
+	 * apply2_lock first: the read side holds it across a copy to user
+	 * space, whose fault on a mapping of one of these files takes the
+	 * invalidate lock.
+	 */
 	mutex_lock(&apply2_lock);
+	lock_two_nondirectories(src, dst);
+	filemap_invalidate_lock_two(src->i_mapping, dst->i_mapping);
 	apply2_len = 0;
 	ret = daxcow_iomap_apply2(src, soff, dst, doff, len, ops,
 				  apply2_list_pair, NULL);
 	apply2_len += scnprintf(apply2_buf + apply2_len,
 				sizeof(apply2_buf) - apply2_len,
 				"result %d\n", ret);
-	mutex_unlock(&apply2_lock);
+	filemap_invalidate_unlock_two(src->i_mapping, dst->i_mapping);
 	unlock_two_nondirectories(src, dst);
+	mutex_unlock(&apply2_lock);
 	ret = ret < 0 ? ret : count;
 out:
 	if (sf)
