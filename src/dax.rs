@@ -66,12 +66,19 @@ macro_rules! trace_event {
 /// operation: in the trace build it records every store to pmem made under it and checks, when
 /// dropped, that each one is durable (`src/persist.rs`).
 ///
+/// The engine takes the lock itself ([`DaxReadGuard::new`]) where `fs/dax.c` does not hold it
+/// across the call, and otherwise stands for the caller's ([`DaxReadGuard::held_by_caller`]):
+/// each `dax_read_lock()` is an SRCU read-side section whose entry and exit are full memory
+/// barriers, too dear to repeat on every copy-on-write fault.
+///
 /// # Invariants
 ///
-/// `id` was returned by `dax_read_lock()` in this task and is passed to `dax_read_unlock()`
-/// exactly once, when the guard is dropped (the guard is not [`Send`], so in the same task).
+/// `dax_read_lock()` is held in this task for as long as the guard lives: with `id` =
+/// `Some(i)`, the guard took it, and `i` is passed to `dax_read_unlock()` exactly once, when the
+/// guard is dropped (the guard is not [`Send`], so in the same task); with `None`, the engine's
+/// caller took it and releases it after the guard is gone.
 pub(crate) struct DaxReadGuard {
-    id: c_int,
+    id: Option<c_int>,
     #[cfg(daxcow_trace)]
     op: &'static str,
     #[cfg(daxcow_trace)]
@@ -87,7 +94,27 @@ impl DaxReadGuard {
         let id = unsafe { bindings::dax_read_lock() };
         // INVARIANT: `id` was just returned by dax_read_lock(); `drop` releases it once.
         DaxReadGuard {
-            id,
+            id: Some(id),
+            #[cfg(daxcow_trace)]
+            op,
+            #[cfg(daxcow_trace)]
+            trace: RefCell::new(Trace::new()),
+            _not_send: NotThreadSafe,
+        }
+    }
+
+    /// Stands for the `dax_read_lock()` the engine's caller holds, for the operation `op`.
+    ///
+    /// # Safety
+    ///
+    /// The calling task holds `dax_read_lock()`, and keeps holding it until the returned guard
+    /// is dropped.
+    #[cfg_attr(not(daxcow_trace), allow(unused_variables))]
+    pub(crate) unsafe fn held_by_caller(op: &'static str) -> Self {
+        // INVARIANT: the caller holds the lock for the guard's life (the function's safety
+        // requirement); `drop` leaves it to the caller.
+        DaxReadGuard {
+            id: None,
             #[cfg(daxcow_trace)]
             op,
             #[cfg(daxcow_trace)]
@@ -115,9 +142,11 @@ impl Drop for DaxReadGuard {
                 stats::add(Stat::PersistenceViolations, n as u64);
             }
         }
-        // SAFETY: by the type invariant `id` came from dax_read_lock() in this task and has not
-        // been released.
-        unsafe { bindings::dax_read_unlock(self.id) }
+        if let Some(id) = self.id {
+            // SAFETY: by the type invariant `id` came from dax_read_lock() in this task and has
+            // not been released.
+            unsafe { bindings::dax_read_unlock(id) }
+        }
     }
 }
 
@@ -227,6 +256,30 @@ impl<'g> PmemSpan<'g> {
     }
 }
 
+/// The extent `fs/dax.c` gave an operation as its destination: the new blocks of a
+/// copy-on-write, the only blocks the operation may store to.  [`PmemDst::map`] maps only these,
+/// so no safe code can map another extent (a shared one) for writing.
+///
+/// # Invariants
+///
+/// `iomap` is the destination extent of the operation the engine is carrying out.
+pub(crate) struct DstExtent<'a> {
+    iomap: Iomap<'a>,
+}
+
+impl<'a> DstExtent<'a> {
+    /// Marks `iomap` as the operation's destination.
+    ///
+    /// # Safety
+    ///
+    /// `iomap` is the extent `fs/dax.c` passed as the destination of the operation the engine
+    /// is carrying out.
+    pub(crate) unsafe fn new(iomap: Iomap<'a>) -> Self {
+        // INVARIANT: the caller's guarantee.
+        DstExtent { iomap }
+    }
+}
+
 /// The destination of a copy: pmem the engine stores to, the new blocks of a copy-on-write.
 /// Every store through it is written back, and when it is dropped after a store it fences, so
 /// whatever the engine stored is durable before the operation returns.
@@ -245,18 +298,18 @@ pub(crate) struct PmemDst<'g> {
 }
 
 impl<'g> PmemDst<'g> {
-    /// Maps up to `len` bytes of the destination extent `iomap` from file offset `pos`, under
+    /// Maps up to `len` bytes of the destination extent `dst` from file offset `pos`, under
     /// `guard`, as [`PmemSpan::map`] does.
     pub(crate) fn map<'a: 'g>(
         guard: &'g DaxReadGuard,
-        iomap: &Iomap<'a>,
+        dst: &DstExtent<'a>,
         pos: u64,
         len: u64,
     ) -> Result<Self> {
-        // INVARIANT: the caller maps the extent it was given as the destination; nothing stored
+        // INVARIANT: `dst` is the operation's destination (its type invariant); nothing stored
         // yet.
         Ok(PmemDst {
-            span: PmemSpan::map(guard, iomap, pos, len)?,
+            span: PmemSpan::map(guard, &dst.iomap, pos, len)?,
             stored: false,
             #[cfg(daxcow_trace)]
             guard,

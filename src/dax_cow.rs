@@ -25,7 +25,7 @@ use kernel::{
 };
 
 use crate::{
-    dax::{DaxReadGuard, PmemDst},
+    dax::{DaxReadGuard, DstExtent, PmemDst},
     engine,
     extent::ExtentKind,
     iomap::{Iomap, IomapIter},
@@ -202,7 +202,10 @@ fn errno_of(r: Result) -> c_int {
 /// Called by `fs/dax.c` only, with the contract of `struct dax_cow_copy` for the duration of
 /// the call.
 unsafe extern "C" fn copy_around_c(copy: *const bindings::dax_cow_copy) -> c_int {
-    let guard = DaxReadGuard::new("copy around");
+    // SAFETY: fs/dax.c holds dax_read_lock() across every ->copy_around call, from before it
+    // mapped the destination (dax_iomap_iter(), dax_zero_iter(), dax_fault_iter()), so for the
+    // whole call, which the guard does not outlive.
+    let guard = unsafe { DaxReadGuard::held_by_caller("copy around") };
     // SAFETY: fs/dax.c passes a request that is valid, with its extents and destination
     // mapping, for the whole call, which outlives both `guard` and the request value.
     let request = unsafe { CopyRequest::from_raw(copy, &guard) };
@@ -213,8 +216,8 @@ unsafe extern "C" fn copy_around_c(copy: *const bindings::dax_cow_copy) -> c_int
 ///
 /// # Safety
 ///
-/// Called by `fs/dax.c` only: `dst` and `srcmap` point to the live iomaps of an unshare walk
-/// (the inode locked for writing) for the duration of the call.
+/// Called by `fs/dax.c` only, with `dax_read_lock()` held: `dst` and `srcmap` point to the live
+/// iomaps of an unshare walk (the inode locked for writing) for the duration of the call.
 unsafe extern "C" fn unshare_copy_c(
     dst: *const bindings::iomap,
     srcmap: *const bindings::iomap,
@@ -228,8 +231,13 @@ unsafe extern "C" fn unshare_copy_c(
         let (dst, src) = (dst.ok_or(EINVAL)?, src.ok_or(EINVAL)?);
         // SAFETY: as above: both describe the inode's extents, stable for the call.
         let (dst, src) = unsafe { (Iomap::from_raw(dst)?, Iomap::from_raw(src)?) };
+        // SAFETY: `dst` is the walk's destination, the extent fs/dax.c unshares into.
+        let dst = unsafe { DstExtent::new(dst) };
         let pos = u64::try_from(pos).map_err(|_| EINVAL)?;
-        engine::unshare_copy(&dst, &src, pos, len)
+        // SAFETY: ->unshare_copy is called with dax_read_lock() held for the whole call
+        // (include/linux/dax_cow.h), which the guard does not outlive.
+        let guard = unsafe { DaxReadGuard::held_by_caller("unshare") };
+        engine::unshare_copy(&guard, &dst, &src, pos, len)
     })();
     errno_of(r)
 }

@@ -17,7 +17,7 @@ use kernel::{
 use crate::{
     compare::PairRule,
     cow_plan::CopyAroundPlan,
-    dax::{DaxReadGuard, PmemDst, PmemSpan},
+    dax::{DaxReadGuard, DstExtent, PmemDst, PmemSpan},
     dax_cow::{Caller, CopyRequest, Source},
     iomap::{Iomap, IomapIter},
     lockstep::{compare_ranges, DataOutcome, Pair, WalkError},
@@ -89,14 +89,19 @@ fn copy_from_extent(
 /// Copies the page-aligned `[pos, pos + len)` from the old extent to the new one for
 /// `FALLOC_FL_UNSHARE_RANGE`, in pieces as large as both extents can be mapped; a bad block in
 /// either stops it with an error and nothing past the bad block is touched.
-pub(crate) fn unshare_copy(dst: &Iomap<'_>, src: &Iomap<'_>, pos: u64, len: u64) -> Result {
+pub(crate) fn unshare_copy(
+    guard: &DaxReadGuard,
+    dst: &DstExtent<'_>,
+    src: &Iomap<'_>,
+    pos: u64,
+    len: u64,
+) -> Result {
     stats::add(Stat::Unshares, 1);
-    let guard = DaxReadGuard::new("unshare");
     let end = pos.checked_add(len).ok_or(EINVAL)?;
     let mut at = pos;
     while at < end {
-        let mut d = PmemDst::map(&guard, dst, at, end - at)?;
-        let s = PmemSpan::map(&guard, src, at, end - at)?;
+        let mut d = PmemDst::map(guard, dst, at, end - at)?;
+        let s = PmemSpan::map(guard, src, at, end - at)?;
         let n = d.len().min(s.len());
         d.copy_from(0, &s, 0, n)?;
         stats::add(Stat::UnshareBytes, n as u64);
