@@ -441,8 +441,15 @@ pub(crate) struct Registration {
 
 impl Registration {
     /// Registers the engine with `fs/dax.c` (`EBUSY` when another engine is registered).
-    pub(crate) fn new() -> Result<Self> {
-        // SAFETY: ENGINE is 'static; it is unregistered in `drop`.
+    ///
+    /// # Safety
+    ///
+    /// The value is dropped before the module's memory is freed (it is kept in the module's
+    /// state, which is dropped at unload): `fs/dax.c` calls [`ENGINE`]'s functions until then,
+    /// and a value forgotten with [`core::mem::forget`] would leave them registered.
+    pub(crate) unsafe fn new() -> Result<Self> {
+        // SAFETY: ENGINE is 'static, and unregistered in `drop`, which the caller guarantees
+        // runs before the module's memory goes.
         to_result(unsafe { bindings::dax_cow_register_engine(&ENGINE.0) })?;
         // INVARIANT: registered just above.
         Ok(Registration { _private: () })

@@ -59,8 +59,11 @@ struct Daxcow {
 
 impl kernel::Module for Daxcow {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let stats = stats::Registration::new()?;
-        let engine = dax_cow::Registration::new()?;
+        // SAFETY: both registrations go into the module's state, which the kernel drops at
+        // unload, before the module's memory is freed.
+        let stats = unsafe { stats::Registration::new()? };
+        // SAFETY: as above.
+        let engine = unsafe { dax_cow::Registration::new()? };
         pr_info!(
             "daxcow {} loaded (built for Linux {})\n",
             VERSION,

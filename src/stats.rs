@@ -96,7 +96,13 @@ pub(crate) struct Registration {
 
 impl Registration {
     /// Allocates the counters and creates the debugfs file.
-    pub(crate) fn new() -> Result<Self> {
+    ///
+    /// # Safety
+    ///
+    /// The value is dropped before the module's memory is freed (it is kept in the module's
+    /// state): the debugfs files' operations are the module's code, and a value forgotten with
+    /// [`core::mem::forget`] would leave the files behind after unload.
+    pub(crate) unsafe fn new() -> Result<Self> {
         // SAFETY: NAMES is 'static and holds NR_STATS valid C strings.
         let ret = unsafe { helpers::daxcow_stats_create(NAMES.0.as_ptr(), NR_STATS as c_uint) };
         kernel::error::to_result(ret)?;
