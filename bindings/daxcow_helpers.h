@@ -12,6 +12,7 @@ int daxcow_stats_create(const char *const *names, unsigned int nr);
 void daxcow_stats_destroy(void);
 void daxcow_stat_add(unsigned int idx, u64 n);
 u64 daxcow_stat_sum(unsigned int idx);
+bool daxcow_cpu_has_erms(void);
 
 /* src/daxcow_apply2.c: the debugfs file of the C test caller of daxcow_iomap_apply2(). */
 struct dentry;

@@ -18,4 +18,7 @@ extern "C" {
     pub(crate) fn daxcow_stats_destroy();
     /// Adds `n` to counter `idx` on this CPU.
     pub(crate) fn daxcow_stat_add(idx: c_uint, n: u64);
+    /// Whether `copy_mc_to_kernel()` sees ERMS (`cpu_feature_enabled(X86_FEATURE_ERMS)`), for the
+    /// KUnit suite.
+    pub(crate) fn daxcow_cpu_has_erms() -> bool;
 }

@@ -380,7 +380,7 @@ impl<'g> PmemDst<'g> {
             return Err(EINVAL);
         }
         let split = LineSplit::new(d, n);
-        let (lead, lines, tail) = (split.lead, split.lines, split.tail);
+        let (lead, lines, tail) = (split.lead(), split.lines(), split.tail());
         let bulk_end = split.bulk_end();
         self.stored = true;
         // Each step is recorded after it ran, with what it stored, so the trace is what
@@ -559,7 +559,6 @@ unsafe fn copy_mc_bytes(dst: *mut u8, src: *const u8, len: usize) -> usize {
 mod recovery {
     use kernel::{
         alloc::{flags::GFP_KERNEL, KVec, VVec},
-        bindings,
         error::code::EIO,
     };
 
@@ -614,14 +613,8 @@ mod recovery {
     fn edge_copy_fails_with_eio_and_keeps_the_bytes_before() {
         // copy_mc_to_kernel() recovers only through copy_mc_fragile() or, with ERMS,
         // copy_mc_enhanced_fast_string(); otherwise it is a plain memcpy() that would oops.
-        // SAFETY: boot_cpu_data is written once during boot, before any module loads.
-        let caps = unsafe {
-            (*core::ptr::addr_of!(bindings::boot_cpu_data))
-                .__bindgen_anon_3
-                .x86_capability
-        };
-        let erms = bindings::X86_FEATURE_ERMS as usize;
-        if caps[erms / 32] & (1 << (erms % 32)) == 0 {
+        // SAFETY: daxcow_cpu_has_erms() has no precondition.
+        if !unsafe { crate::helpers::daxcow_cpu_has_erms() } {
             kernel::pr_info!("edge copy recovery: skipped, no ERMS\n");
             return;
         }

@@ -258,6 +258,9 @@ unsafe extern "C" fn range_compare_c(
     same: *mut bool,
     ops: *const bindings::iomap_ops,
 ) -> c_int {
+    if same.is_null() {
+        return errno_of(Err(EINVAL));
+    }
     let r = (|| {
         // SAFETY: `ops` are the file system's iomap operations, valid for the call.
         let ops = unsafe { ops.as_ref() }.ok_or(EINVAL)?;
@@ -271,7 +274,7 @@ unsafe extern "C" fn range_compare_c(
     })();
     match r {
         Ok(v) => {
-            // SAFETY: `same` points to the caller's result variable.
+            // SAFETY: `same` points to the caller's result variable (not null: checked above).
             unsafe { *same = v };
             0
         }

@@ -4,6 +4,7 @@
  * shares no cache line; summed only when /sys/kernel/debug/daxcow/stats is
  * read.  The Rust side owns the list of names (see src/stats.rs).
  */
+#include <asm/cpufeature.h>
 #include <linux/debugfs.h>
 #include <linux/percpu.h>
 #include <linux/seq_file.h>
@@ -66,4 +67,14 @@ void daxcow_stats_destroy(void)
 	daxcow_nr = 0;
 	free_percpu(daxcow_counters);
 	daxcow_counters = NULL;
+}
+
+/*
+ * For the KUnit suite: whether copy_mc_to_kernel() recovers from a faulting
+ * load through copy_mc_enhanced_fast_string(), asked as copy_mc_to_kernel()
+ * itself asks (arch/x86/lib/copy_mc.c).
+ */
+bool daxcow_cpu_has_erms(void)
+{
+	return cpu_feature_enabled(X86_FEATURE_ERMS);
 }

@@ -113,15 +113,13 @@ pub(crate) const PREFETCH_AHEAD: usize = 64;
 /// # Invariants
 ///
 /// `lead + lines * LINE + tail == n`, `lead < LINE`, `tail < LINE`, and `dst + lead` is
-/// cache-line aligned whenever `lines > 0`.
+/// cache-line aligned whenever `lines > 0`.  The fields are private, so only [`LineSplit::new`]
+/// makes one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct LineSplit {
-    /// Bytes before the first line boundary of the destination (at most `n`).
-    pub(crate) lead: usize,
-    /// Whole cache lines after the head.
-    pub(crate) lines: usize,
-    /// Bytes after the last whole line.
-    pub(crate) tail: usize,
+    lead: usize,
+    lines: usize,
+    tail: usize,
 }
 
 impl LineSplit {
@@ -139,7 +137,22 @@ impl LineSplit {
         }
     }
 
-    /// Where the tail edge starts: `lead + lines * LINE`.
+    /// Bytes before the first line boundary of the destination (at most `n`).
+    pub(crate) fn lead(&self) -> usize {
+        self.lead
+    }
+
+    /// Whole cache lines after the head.
+    pub(crate) fn lines(&self) -> usize {
+        self.lines
+    }
+
+    /// Bytes after the last whole line.
+    pub(crate) fn tail(&self) -> usize {
+        self.tail
+    }
+
+    /// Where the tail edge starts: `lead + lines * LINE` (at most `n`, by the invariant).
     pub(crate) fn bulk_end(&self) -> usize {
         self.lead + self.lines * LINE
     }

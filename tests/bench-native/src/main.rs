@@ -136,12 +136,13 @@ unsafe fn daxcow_copy(dst: *mut u8, src: *const u8, n: usize) -> bool {
     let end = split.bulk_end();
     // SAFETY: `[dst, dst + n)` and `[src, src + n)` are the caller's buffers, not overlapping.
     unsafe {
-        let mut ok = copy_mc_to_kernel(dst, src, split.lead) == 0;
-        ok &= mcsafe::copy_lines_nt(dst.add(split.lead), src.add(split.lead), split.lines).is_ok();
-        ok &= copy_mc_to_kernel(dst.add(end), src.add(end), split.tail) == 0;
+        let mut ok = copy_mc_to_kernel(dst, src, split.lead()) == 0;
+        ok &= mcsafe::copy_lines_nt(dst.add(split.lead()), src.add(split.lead()), split.lines())
+            .is_ok();
+        ok &= copy_mc_to_kernel(dst.add(end), src.add(end), split.tail()) == 0;
         // dax_flush() of the cached edges, then the fence of PmemDst's drop.
-        clwb_range(dst, split.lead);
-        clwb_range(dst.add(end), split.tail);
+        clwb_range(dst, split.lead());
+        clwb_range(dst.add(end), split.tail());
         sfence();
         ok
     }

@@ -48,11 +48,11 @@ mod mcsafe_tests {
         #[test]
         fn line_split_covers_the_copy(dst in 0usize..1 << 20, n in 0usize..20_000) {
             let s = LineSplit::new(dst, n);
-            prop_assert_eq!(s.lead + s.lines * LINE + s.tail, n);
-            prop_assert!(s.lead < LINE && s.tail < LINE);
-            prop_assert_eq!(s.bulk_end(), s.lead + s.lines * LINE);
-            if s.lines > 0 {
-                prop_assert_eq!((dst + s.lead) % LINE, 0);
+            prop_assert_eq!(s.lead() + s.lines() * LINE + s.tail(), n);
+            prop_assert!(s.lead() < LINE && s.tail() < LINE);
+            prop_assert_eq!(s.bulk_end(), s.lead() + s.lines() * LINE);
+            if s.lines() > 0 {
+                prop_assert_eq!((dst + s.lead()) % LINE, 0);
             }
         }
 
