@@ -123,12 +123,10 @@ impl<'a> Iomap<'a> {
 ///   that keep it so), `ops` are its file system's iomap operations;
 /// - `iter` was set up as `fs/dax.c` sets up a walk for `IOMAP_DAX` reads, and is changed only by
 ///   `iomap_iter()` and `iomap_iter_advance()`;
-/// - `started` is true once `iomap_iter()` was called;
 /// - `done` is true once `iomap_iter()` returned zero or an error; it is not called again.
 pub(crate) struct IomapIter<'a> {
     iter: bindings::iomap_iter,
     ops: &'a bindings::iomap_ops,
-    started: bool,
     done: bool,
 }
 
@@ -169,7 +167,6 @@ impl<'a> IomapIter<'a> {
         Ok(IomapIter {
             iter,
             ops,
-            started: false,
             done: false,
         })
     }
@@ -210,8 +207,6 @@ impl<'a> MappingCursor for IomapIter<'a> {
         if self.done {
             return Ok(None);
         }
-        // INVARIANT: iomap_iter() is called just below.
-        self.started = true;
         // SAFETY: by the type invariant `iter` is a walk of a live, stable inode with its own
         // file system's `ops`, changed only by the iomap functions.
         let ret = unsafe { bindings::iomap_iter(&mut self.iter, self.ops) };
@@ -259,10 +254,11 @@ impl<'a> MappingCursor for IomapIter<'a> {
 
 impl Drop for IomapIter<'_> {
     fn drop(&mut self) {
-        // A walk that never began has nothing to end, and neither has an empty mapping (a file
-        // system's bug, which `next` refuses): iomap_iter() runs ->iomap_end only for a mapping
-        // with a length, and would ask ->iomap_begin again and again.
-        if !self.started || self.iter.iomap.length == 0 {
+        // A walk that never began has nothing to end (`iter` starts zeroed, so its mapping has
+        // no length), and neither has an empty mapping (a file system's bug, which `next`
+        // refuses): iomap_iter() runs ->iomap_end only for a mapping with a length, and would
+        // ask ->iomap_begin again and again.
+        if self.iter.iomap.length == 0 {
             return;
         }
         // End a walk left in the middle, so that the file system's ->iomap_end runs for the
