@@ -5,8 +5,8 @@ A fake fstests tree (just the files the runner looks at) and a fake guest boot (
 run_boot replaced by a script of what each test does under each engine) drive the real
 run/resume/report code: a tree that is not built is refused, a test that kills or hangs the
 guest is blamed and the rest of its boot runs again, Ctrl-C keeps what finished and blames no
-test, --resume finishes the run (also from the committed record on a fresh clone) and refuses
-a different build, --rerun replaces the results
+test, --resume finishes the run (also from the committed record on a fresh clone), takes over
+what a boot of a killed runner finished (and no other run's), and refuses a different build, --rerun replaces the results
 of the tests it names, a Rust-only failure or an unlisted failure fails the run, and a runner
 thread that raises stops the other engine too.
 Prints one PASS:/FAIL: line per case.
@@ -346,6 +346,82 @@ def case_interrupt_then_resume(c):
     return None
 
 
+def fake_killed_boot(c, engine, finished, stamp=None, warn_in=None):
+    """What a runner killed outright (SIGKILL, the machine's session ending) leaves of the
+    boot it was in: the boot's directory with its run stamp, check's result.xml of the tests
+    that finished, qemu/run's output naming the console, and the console log (a WARNING during
+    `warn_in` if given); the summary has no record of the boot.  Returns its label."""
+    r = c.r
+    summary = c.summary()
+    boot_no = 1 + sum(1 for b in summary["boots"] if b["engine"] == engine
+                      and b["section"] == "dax")
+    label = r.boot_label(engine, "dax", boot_no)
+    d = r.boot_dir(label)
+    os.makedirs(os.path.join(d, "dax"))
+    with open(os.path.join(d, r.BOOT_STAMP), "w") as f:
+        json.dump(stamp or r.run_identity(summary), f)
+    with open(os.path.join(d, "dax", "result.xml"), "w") as f:
+        f.write("<testsuite>\n" + "".join(
+            '  <testcase classname="xfstests.dax" name="%s" time="3"/>\n' % t
+            for t in finished) + "</testsuite>\n")
+    console = os.path.join(d, "fake.console.log")
+    with open(console, "w") as f:
+        for t in finished:
+            f.write("[    2.000000] run fstests %s at 2026-11-26 07:00:00\n" % t)
+            if t == warn_in:
+                f.write("[    3.000000] WARNING: fs/dax.c:1234 at planted_warning+0x10/0x20\n")
+    with open(os.path.join(d, "boot.log"), "w") as f:
+        f.write("qemu/run: guest console in (%s)\n" % console)
+    return label
+
+
+def case_killed_runner_boot_is_salvaged(c):
+    g = FakeGuest({"rust": {"generic/010": ["sigint"]}}, boot_seconds=0.05)
+    if c.run(g, jobs=1, per_boot=2) != 130:
+        return "the interrupted first run did not return 130"
+    left = [t for t in ALL if c.result(t, "rust") is None]
+    kept, warned = left[:2], left[1]
+    label = fake_killed_boot(c, "rust", kept, warn_in=warned)
+    g2 = FakeGuest()
+    rc = c.run(g2, resume=True, jobs=1, per_boot=2)
+    if rc != 1:
+        return "resumed run: status %r, wanted 1 (the salvaged WARNING fails a test)" % rc
+    again = [t for t in kept if ("rust", t) in g2.ran]
+    if again:
+        return "tests the killed boot finished ran again: %r" % again
+    if c.result(kept[0], "rust").get("status") != "pass":
+        return "the salvaged result of %s: %r" % (kept[0], c.result(kept[0], "rust"))
+    got = c.result(warned, "rust")
+    if got.get("class") != "report" or "WARNING: fs/dax.c" not in got.get("reason", ""):
+        return "the WARNING in the killed boot was not blamed on %s: %r" % (warned, got)
+    boots = [b for b in c.summary()["boots"] if b["label"] == label]
+    if len(boots) != 1 or not boots[0].get("salvaged") or boots[0]["finished"] != 2:
+        return "the killed boot's record: %r" % boots
+    if "| %s | 2 | 2 | 126 (salvaged)" % label not in c.report():
+        return "the report does not show the salvaged boot"
+    if any(c.result(t, e) is None for t in ALL for e in ("rust", "c")):
+        return "the resumed run is incomplete"
+    return None
+
+
+def case_another_runs_boot_is_not_salvaged(c):
+    g = FakeGuest({"rust": {"generic/010": ["sigint"]}}, boot_seconds=0.05)
+    if c.run(g, jobs=1, per_boot=2) != 130:
+        return "the interrupted first run did not return 130"
+    left = [t for t in ALL if c.result(t, "rust") is None]
+    stamp = dict(c.r.run_identity(c.summary()), started="2026-11-25T00:00:00+00:00")
+    fake_killed_boot(c, "rust", left[:2], stamp=stamp)
+    g2 = FakeGuest()
+    rc = c.run(g2, resume=True, jobs=1, per_boot=2)
+    if rc != 0:
+        return "resumed run: status %r" % rc
+    if any(("rust", t) not in g2.ran for t in left[:2]):
+        return "results of another run's boot were taken over"
+    if any(b.get("salvaged") for b in c.summary()["boots"]):
+        return "a boot of another run is recorded as salvaged"
+    return None
+
+
 def case_resume_on_a_fresh_clone(c):
     """build/ is gone (a fresh clone, or a new machine): --resume goes on from the summary
     committed beside the report, and repeats nothing it holds."""
@@ -541,6 +617,9 @@ CASES = [
      case_interrupt_then_resume),
     ("--resume on a fresh clone goes on from the committed record",
      case_resume_on_a_fresh_clone),
+    ("--resume takes over what a killed runner's boot finished, and its kernel report",
+     case_killed_runner_boot_is_salvaged),
+    ("--resume leaves another run's boot directory alone", case_another_runs_boot_is_not_salvaged),
     ("a failing runner thread stops the other engine", case_runner_error_stops_both_engines),
     ("--rerun runs named tests again and replaces their results", case_rerun_replaces_results),
     ("a panic inside a test listed as a timeout fails the run", case_panic_in_a_test_listed_as_timeout_fails),
