@@ -132,6 +132,9 @@ class FakeGuest:
         boot = {"label": label, "engine": engine,
                 "section": section, "tests": len(tests), "finished": len(got),
                 "qemu_run_status": status, "seconds": 1, "console": console}
+        if engine == "rust":
+            # As the guest copies daxcow's debugfs stats: one PMD CoW fault per finished test.
+            boot["daxcow_stats"] = {"cow_write": 2 * len(got), "cow_fault_pmd": len(got)}
         return got, running, boot
 
 
@@ -242,6 +245,11 @@ def case_clean_run(c):
         return "report does not say there are no differences"
     if max(len(ts) for _, ts in g.boots) > 3:
         return "a boot ran more than --per-boot tests"
+    rust_boots = sum(1 for e, _ in g.boots if e == "rust")
+    if ("summed over the %d Rust boots of this section that recorded them: `cow_write` %d, "
+            "`cow_fault_pte` 0, `cow_fault_pmd` %d," % (rust_boots, 2 * len(ALL), len(ALL))
+            not in c.report()):
+        return "the report does not sum daxcow's counters over the section's Rust boots"
     return None
 
 
@@ -609,7 +617,8 @@ def case_realtime_section_runs_its_group(c):
 CASES = [
     ("refuses a missing or unbuilt tree, also through make", case_refuses_trees),
     ("selects the groups' tests in group order", case_selects_groups_in_order),
-    ("a clean run: every test once per engine, per-boot respected", case_clean_run),
+    ("a clean run: every test once per engine, per-boot respected, counters summed",
+     case_clean_run),
     ("a Rust-only failure fails the run and is reported", case_rust_only_failure_fails_the_run),
     ("a failure under both engines needs an expected/ entry", case_failure_under_both),
     ("a dead or hung guest blames one test, the rest run again", case_dead_guest_blames_one_test),
