@@ -6,7 +6,8 @@ run_boot replaced by a script of what each test does under each engine) drive th
 run/resume/report code: a tree that is not built is refused, a test that kills or hangs the
 guest is blamed and the rest of its boot runs again, Ctrl-C keeps what finished and blames no
 test, --resume finishes the run (also from the committed record on a fresh clone), takes over
-what a boot of a killed runner finished (and no other run's), and refuses a different build, --rerun replaces the results
+what a boot of a killed runner finished, judging its console as qemu/run would (and not another
+run's boot, a boot whose guest still runs, or tests --rerun names), and refuses a different build, --rerun replaces the results
 of the tests it names, a Rust-only failure or an unlisted failure fails the run, and a runner
 thread that raises stops the other engine too.
 Prints one PASS:/FAIL: line per case.
@@ -354,79 +355,141 @@ def case_interrupt_then_resume(c):
     return None
 
 
-def fake_killed_boot(c, engine, finished, stamp=None, warn_in=None):
-    """What a runner killed outright (SIGKILL, the machine's session ending) leaves of the
-    boot it was in: the boot's directory with its run stamp, check's result.xml of the tests
-    that finished, qemu/run's output naming the console, and the console log (a WARNING during
-    `warn_in` if given); the summary has no record of the boot.  Returns its label."""
-    r = c.r
-    summary = c.summary()
-    boot_no = 1 + sum(1 for b in summary["boots"] if b["engine"] == engine
-                      and b["section"] == "dax")
-    label = r.boot_label(engine, "dax", boot_no)
-    d = r.boot_dir(label)
-    os.makedirs(os.path.join(d, "dax"))
-    with open(os.path.join(d, r.BOOT_STAMP), "w") as f:
-        json.dump(stamp or r.run_identity(summary), f)
+def killed_in_boot(c, at="generic/001", **kw):
+    """A fresh run whose runner dies during Rust's boot that reaches `at` (the fake guest
+    raises there, before it has written anything): the boot's directory has the stamp the
+    runner wrote, and the summary no record of the boot.  Returns the boot's label."""
+    g = FakeGuest({"rust": {at: "raise"}})
+    rc = c.run(g, jobs=1, per_boot=2, **kw)
+    if rc != "exit 2":
+        raise AssertionError("the killed run: status %r" % (rc,))
+    return c.r.boot_label("rust", "dax", sum(1 for e, _ in g.boots if e == "rust"))
+
+
+def leave_in_boot(c, label, finished, console, stats=None, name_console=True):
+    """What the killed runner's guest left in the boot's directory: check's result.xml of the
+    `finished` tests, qemu/run's output naming the console log, the console (`console`: its
+    lines), daxcow's counters as the guest copies them."""
+    d = c.r.boot_dir(label)
+    os.makedirs(os.path.join(d, "dax"), exist_ok=True)
     with open(os.path.join(d, "dax", "result.xml"), "w") as f:
         f.write("<testsuite>\n" + "".join(
             '  <testcase classname="xfstests.dax" name="%s" time="3"/>\n' % t
             for t in finished) + "</testsuite>\n")
-    console = os.path.join(d, "fake.console.log")
-    with open(console, "w") as f:
-        for t in finished:
-            f.write("[    2.000000] run fstests %s at 2026-11-26 07:00:00\n" % t)
-            if t == warn_in:
-                f.write("[    3.000000] WARNING: fs/dax.c:1234 at planted_warning+0x10/0x20\n")
+    path = os.path.join(d, "fake.console.log")
+    with open(path, "w") as f:
+        f.write("".join("[    2.000000] %s\n" % l for l in console))
     with open(os.path.join(d, "boot.log"), "w") as f:
-        f.write("qemu/run: guest console in (%s)\n" % console)
-    return label
+        if name_console:
+            f.write("qemu/run: guest console in (%s)\n" % path)
+    if stats:
+        with open(os.path.join(d, "daxcow-stats"), "w") as f:
+            f.write("".join("%s %d\n" % kv for kv in stats.items()))
+
+
+RUN = "run fstests %s at 2026-11-26 07:00:00"
 
 
 def case_killed_runner_boot_is_salvaged(c):
-    g = FakeGuest({"rust": {"generic/010": ["sigint"]}}, boot_seconds=0.05)
-    if c.run(g, jobs=1, per_boot=2) != 130:
-        return "the interrupted first run did not return 130"
-    left = [t for t in ALL if c.result(t, "rust") is None]
-    kept, warned = left[:2], left[1]
-    label = fake_killed_boot(c, "rust", kept, warn_in=warned)
+    label = killed_in_boot(c)
+    # generic/001 finished, with an XFS error dump (no WARNING line: qemu/run's pattern, which
+    # a finished boot is judged by, still calls it a report); generic/010 was running.
+    leave_in_boot(c, label, ["generic/001"],
+                  [RUN % "generic/001", "XFS (pmem1): Internal error xfs_planted at line 1",
+                   "Call Trace:", RUN % "generic/010"],
+                  stats={"cow_write": 5, "cow_fault_pmd": 3})
     g2 = FakeGuest()
     rc = c.run(g2, resume=True, jobs=1, per_boot=2)
     if rc != 1:
-        return "resumed run: status %r, wanted 1 (the salvaged WARNING fails a test)" % rc
-    again = [t for t in kept if ("rust", t) in g2.ran]
-    if again:
-        return "tests the killed boot finished ran again: %r" % again
-    if c.result(kept[0], "rust").get("status") != "pass":
-        return "the salvaged result of %s: %r" % (kept[0], c.result(kept[0], "rust"))
-    got = c.result(warned, "rust")
-    if got.get("class") != "report" or "WARNING: fs/dax.c" not in got.get("reason", ""):
-        return "the WARNING in the killed boot was not blamed on %s: %r" % (warned, got)
+        return "resumed run: status %r, wanted 1 (the killed boot's report fails a test)" % rc
+    if ("rust", "generic/001") in g2.ran:
+        return "the test the killed boot finished ran again"
+    if ("rust", "generic/010") not in g2.ran:
+        return "the test running at the kill did not run again"
+    got = c.result("generic/001", "rust")
+    if got.get("class") != "report" or "Call Trace" not in got.get("reason", ""):
+        return "the killed boot's report was not blamed on generic/001: %r" % got
     boots = [b for b in c.summary()["boots"] if b["label"] == label]
-    if len(boots) != 1 or not boots[0].get("salvaged") or boots[0]["finished"] != 2:
+    if len(boots) != 1 or not boots[0].get("salvaged") or boots[0]["finished"] != 1 or \
+            boots[0].get("daxcow_stats", {}).get("cow_fault_pmd") != 3:
         return "the killed boot's record: %r" % boots
-    if "| %s | 2 | 2 | 126 (salvaged)" % label not in c.report():
+    if "| %s | 1 | 1 | - (salvaged)" % label not in c.report():
         return "the report does not show the salvaged boot"
     if any(c.result(t, e) is None for t in ALL for e in ("rust", "c")):
         return "the resumed run is incomplete"
     return None
 
 
+def case_killed_runner_panic_is_classed(c):
+    label = killed_in_boot(c)
+    leave_in_boot(c, label, ["generic/001"],
+                  [RUN % "generic/001", RUN % "generic/010",
+                   "BUG: kernel NULL pointer dereference, address: 0000000000000008",
+                   "Kernel panic - not syncing: Fatal exception"])
+    g2 = FakeGuest()
+    c.run(g2, resume=True, jobs=1, per_boot=2)
+    got = c.result("generic/010", "rust")
+    if got.get("class") != "panic" or ("rust", "generic/010") in g2.ran:
+        return "the panic in the killed boot's running test: %r, ran again: %r" % (
+            got, ("rust", "generic/010") in g2.ran)
+    if c.result("generic/001", "rust").get("status") != "pass":
+        return "generic/001, finished before the panic: %r" % c.result("generic/001", "rust")
+    return None
+
+
+def case_rerun_is_not_salvaged(c):
+    label = killed_in_boot(c)
+    leave_in_boot(c, label, ["generic/001"], [RUN % "generic/001", RUN % "generic/010"])
+    g2 = FakeGuest()
+    rc = c.run(g2, resume=True, jobs=1, per_boot=2, rerun="generic/001")
+    if rc != 0 or ("rust", "generic/001") not in g2.ran:
+        return "--rerun generic/001 after a killed boot: status %r, ran %r" % (rc, sorted(g2.ran))
+    return None
+
+
 def case_another_runs_boot_is_not_salvaged(c):
-    g = FakeGuest({"rust": {"generic/010": ["sigint"]}}, boot_seconds=0.05)
+    # Run A is killed in Rust's second boot; run B, started afresh, is stopped by Ctrl-C in
+    # Rust's first, so the next Rust boot of B is the directory A left.
+    label = killed_in_boot(c)
+    leave_in_boot(c, label, ["generic/001"], [RUN % "generic/001", RUN % "generic/010"])
+    g = FakeGuest({"rust": {"xfs/101": ["sigint"]}})
     if c.run(g, jobs=1, per_boot=2) != 130:
-        return "the interrupted first run did not return 130"
-    left = [t for t in ALL if c.result(t, "rust") is None]
-    stamp = dict(c.r.run_identity(c.summary()), started="2026-11-25T00:00:00+00:00")
-    fake_killed_boot(c, "rust", left[:2], stamp=stamp)
+        return "run B was not interrupted"
+    if sum(1 for b in c.summary()["boots"] if b["engine"] == "rust") != 1:
+        return "run B's Rust boots: %r" % [b["label"] for b in c.summary()["boots"]]
     g2 = FakeGuest()
     rc = c.run(g2, resume=True, jobs=1, per_boot=2)
-    if rc != 0:
-        return "resumed run: status %r" % rc
-    if any(("rust", t) not in g2.ran for t in left[:2]):
-        return "results of another run's boot were taken over"
+    if rc != 0 or ("rust", "generic/001") not in g2.ran:
+        return "run A's results were taken over by run B: status %r, ran %r" % (rc, sorted(g2.ran))
     if any(b.get("salvaged") for b in c.summary()["boots"]):
         return "a boot of another run is recorded as salvaged"
+    return None
+
+
+def case_live_guest_or_no_console_is_not_salvaged(c):
+    label = killed_in_boot(c)
+    leave_in_boot(c, label, ["generic/001"], [RUN % "generic/001"], name_console=False)
+    # The killed runner's guest, still running (a process that calls itself qemu/run).
+    guest = subprocess.Popen(["bash", "-c", "sleep 60; true", "qemu/run"])
+    try:
+        for _ in range(100):   # until the child has exec'd bash, which names it
+            with open("/proc/%d/cmdline" % guest.pid, "rb") as f:
+                if b"qemu/run" in f.read():
+                    break
+            time.sleep(0.05)
+        with open(os.path.join(c.r.boot_dir(label), c.r.GUEST_PID), "w") as f:
+            f.write("%d\n" % guest.pid)
+        rc = c.run(FakeGuest(), resume=True, jobs=1, per_boot=2)
+        if rc != "exit 2" or "is still running" not in c.out.getvalue():
+            return "resume beside the killed run's live guest: status %r" % rc
+    finally:
+        guest.kill()
+        guest.wait()
+    # Gone now; but qemu/run never named the console, so nothing can be checked or taken.
+    g2 = FakeGuest()
+    rc = c.run(g2, resume=True, jobs=1, per_boot=2)
+    if rc != 0 or ("rust", "generic/001") not in g2.ran:
+        return "a boot without a console was taken over: status %r, ran %r" % (rc, sorted(g2.ran))
     return None
 
 
@@ -536,7 +599,11 @@ def case_not_run_under_rust_only_fails(c):
 def case_classes_of_lost_tests(c):
     g = FakeGuest({"rust": {"generic/001": "die", "generic/010": "hang"},
                    "c": {"generic/002": "panic"}})
+    c.r.LONG_TESTS = ("generic/010",)
     c.run(g, per_boot=7)
+    if "| generic/010 | fail (timeout): hung: still running after 900s (watchdog) | pass in 1 s |" \
+            not in c.report():
+        return "the long tests' table does not show the watchdog's verdict"
     got = {(t, e): (c.result(t, e) or {}).get("class")
            for t, e in (("generic/001", "rust"), ("generic/010", "rust"), ("generic/002", "c"))}
     want = {("generic/001", "rust"): "died", ("generic/010", "rust"): "timeout",
@@ -626,15 +693,21 @@ CASES = [
      case_interrupt_then_resume),
     ("--resume on a fresh clone goes on from the committed record",
      case_resume_on_a_fresh_clone),
-    ("--resume takes over what a killed runner's boot finished, and its kernel report",
+    ("--resume takes over what a killed runner's boot finished, with qemu/run's report check",
      case_killed_runner_boot_is_salvaged),
-    ("--resume leaves another run's boot directory alone", case_another_runs_boot_is_not_salvaged),
+    ("... a panic in the test the kill cut off is classed a panic",
+     case_killed_runner_panic_is_classed),
+    ("... not the tests --rerun names", case_rerun_is_not_salvaged),
+    ("... not another run's boot", case_another_runs_boot_is_not_salvaged),
+    ("... not while its guest lives, nor without its console",
+     case_live_guest_or_no_console_is_not_salvaged),
     ("a failing runner thread stops the other engine", case_runner_error_stops_both_engines),
     ("--rerun runs named tests again and replaces their results", case_rerun_replaces_results),
     ("a panic inside a test listed as a timeout fails the run", case_panic_in_a_test_listed_as_timeout_fails),
     ("a kernel report fails the test that was running, no other", case_kernel_report_fails_the_running_test),
     ("passing under C and not run under Rust fails the run", case_not_run_under_rust_only_fails),
-    ("a test without a result is classed: died, timeout, panic", case_classes_of_lost_tests),
+    ("a test without a result is classed: died, timeout, panic (also in the long tests' table)",
+     case_classes_of_lost_tests),
     ("a dax_rt section runs only the realtime group's tests", case_realtime_section_runs_its_group),
     ("a spot run (TESTS=) reports under build/, the committed report untouched",
      case_spot_run_leaves_the_committed_report_alone),
