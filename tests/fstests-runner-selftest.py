@@ -611,6 +611,31 @@ def case_classes_of_lost_tests(c):
     return None if got == want else "classes %r, wanted %r" % (got, want)
 
 
+def case_expected_draft(c):
+    # generic/010 is listed as an output failure and still fails; generic/011 is listed as a
+    # not-run but now passes; generic/012 is not run, not listed here, but listed in the
+    # "like" section's file; xfs/100 fails and is listed nowhere.
+    c.expect("dax", "rust", ["# header kept", "generic/010 fail:output known, listed",
+                             "generic/011 notrun:needs:planted no longer true"])
+    c.expect("dax_like", "rust", ["generic/012 notrun:needs:planted listed in the like section"])
+    rc = c.run(FakeGuest({"rust": {"generic/010": "fail", "generic/012": "notrun",
+                                   "xfs/100": "fail"},
+                          "c": {"generic/010": "fail", "generic/012": "notrun"}}))
+    if rc != 1:
+        return "status %r, wanted 1 (xfs/100 fails, unlisted)" % rc
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        c.r.cmd_expected_draft(argparse.Namespace(section="dax", engine="rust", like="dax_like"))
+    want = ["# header kept", "generic/010 fail:output known, listed",
+            "generic/012 notrun:needs:planted listed in the like section",
+            "xfs/100 fail:output FIXME planted: output mismatch (see build/fstests/xfs/100.out.bad)"]
+    if out.getvalue().splitlines() != want:
+        return "draft %r, wanted %r" % (out.getvalue().splitlines(), want)
+    if "1 with FIXME; left out, now passing: generic/011" not in err.getvalue():
+        return "the draft's note: %r" % err.getvalue()
+    return None
+
+
 def runs_beside_the_committed_one(c, *selections):
     """Runs the committed selection, then each of `selections` (run() keyword arguments).
     Returns an error, or None and the (summary, report) paths each selection wrote; the
@@ -709,6 +734,8 @@ CASES = [
     ("a test without a result is classed: died, timeout, panic (also in the long tests' table)",
      case_classes_of_lost_tests),
     ("a dax_rt section runs only the realtime group's tests", case_realtime_section_runs_its_group),
+    ("expected-draft: listed entries kept, the like section's used, FIXME for the rest",
+     case_expected_draft),
     ("a spot run (TESTS=) reports under build/, the committed report untouched",
      case_spot_run_leaves_the_committed_report_alone),
     ("PROFILE=debug over clone and dedupe is a committed run of its own",
