@@ -636,6 +636,69 @@ def case_expected_draft(c):
     return None
 
 
+FAKE_QEMU_RUN = r"""#!/bin/bash
+# What qemu/run and the guest leave for the runner: qemu/run's line naming the console, check's
+# check.out and result.xml (rewritten as each test finishes), the kernel release and daxcow's
+# counters.  The test named in $FAKE_SLOW takes 2 s.
+while [ "$1" != "--" ]; do shift; done
+shift 2
+results=$2 section=$3
+shift 4
+console=$results/fake.console.log
+echo "qemu/run: guest console in ($console)" >&2
+echo 7.3.4 > "$results/kernel-release"
+mkdir -p "$results/$section"
+cases=
+for t in "$@"; do
+	echo "[    2.000000] run fstests $t at 2026-11-26 07:00:00" >> "$console"
+	echo "$t" >> "$results/check.out"
+	[ "$t" = "${FAKE_SLOW:-}" ] && sleep 2
+	cases+="<testcase classname=\"xfstests.$section\" name=\"$t\" time=\"1\"/>"
+	echo "<testsuite>$cases</testsuite>" > "$results/$section/result.xml"
+	sleep 0.3
+done
+printf 'cow_write 4\ncow_fault_pmd 2\n' > "$results/daxcow-stats"
+"""
+
+
+def case_boot_progress_and_records(c):
+    """The real run_boot over a script of a guest: a line per finished test, one while a slow
+    test runs, the guest's pid kept while it runs, and the boot's record."""
+    r = c.r
+    fake = os.path.join(c.work, "fake-qemu-run")
+    with open(fake, "w") as f:
+        f.write(FAKE_QEMU_RUN)
+    os.chmod(fake, 0o755)
+    r.QEMU_RUN, r.HEARTBEAT, r.POLL = fake, 1, 0.2
+    os.environ["FAKE_SLOW"] = "generic/010"
+    args = argparse.Namespace(boot_timeout=60, test_timeout=30, profile="default",
+                              pmem_mib=4096, mem_mib=3072)
+    label = r.boot_label("rust", "dax", 1)
+    r.start_boot_dir(label, {"run_id": "x"})
+    try:
+        with contextlib.redirect_stdout(c.out):
+            got, running, boot = r.run_boot(args, "rust", "dax", ["generic/001", "generic/010"],
+                                            1, c.tree)
+    finally:
+        del os.environ["FAKE_SLOW"]
+    out = c.out.getvalue()
+    for want in ("fstests: rust dax generic/001: pass in 1s (boot 1: 1/2)",
+                 "fstests: rust dax generic/010: running for ",
+                 "fstests: rust dax generic/010: pass in 1s (boot 1: 2/2)"):
+        if want not in out:
+            return "no line %r in %r" % (want, out)
+    if sorted(got) != ["generic/001", "generic/010"] or running is not None:
+        return "results %r, running %r" % (sorted(got), running)
+    if boot.get("daxcow_stats") != {"cow_write": 4, "cow_fault_pmd": 2} or \
+            boot.get("kernel") != "7.3.4" or boot["qemu_run_status"] != 0 or \
+            not (boot.get("console") or "").endswith("fake.console.log") or \
+            boot["console"].startswith("/"):
+        return "boot record %r" % boot
+    if os.path.exists(os.path.join(r.boot_dir(label), r.GUEST_PID)):
+        return "the guest's pid file outlived the guest"
+    return None
+
+
 def runs_beside_the_committed_one(c, *selections):
     """Runs the committed selection, then each of `selections` (run() keyword arguments).
     Returns an error, or None and the (summary, report) paths each selection wrote; the
@@ -711,6 +774,8 @@ CASES = [
     ("selects the groups' tests in group order", case_selects_groups_in_order),
     ("a clean run: every test once per engine, per-boot respected, counters summed",
      case_clean_run),
+    ("a boot: a line per test and while one runs long, the guest's pid, counters, console",
+     case_boot_progress_and_records),
     ("a Rust-only failure fails the run and is reported", case_rust_only_failure_fails_the_run),
     ("a failure under both engines needs an expected/ entry", case_failure_under_both),
     ("a dead or hung guest blames one test, the rest run again", case_dead_guest_blames_one_test),
