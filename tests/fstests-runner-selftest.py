@@ -145,7 +145,9 @@ class Case:
         self.work = workdir
         self.tree = make_tree(os.path.join(workdir, "tree"))
         build = os.path.join(workdir, "build")
-        self.r.BUILD = build
+        # Every directory the runner works in is under this case's own: never the checkout's
+        # build/fstests, where a real run may be going on.
+        self.r.BUILD_ROOT = self.r.BUILD = build
         self.shipped = (self.r.SUMMARY, self.r.DOC, self.r.BUILD)   # the runner's own paths
         self.r.DOC = os.path.join(workdir, "fstests.md")
         self.r.SUMMARY = os.path.join(workdir, "fstests.json")   # beside the report
@@ -159,6 +161,13 @@ class Case:
         self.build = "build1"
         self.r.build_id = lambda: self.build
         self.out = io.StringIO()
+        # A path the runner writes that this case did not redirect would be the checkout's.
+        for name, val in vars(self.r).items():
+            if name.isupper() and isinstance(val, str) and (
+                    val.startswith(os.path.join(TOP, "build")) or
+                    val.startswith(os.path.join(TOP, "docs"))):
+                raise AssertionError("the runner's %s still points into the checkout: %s"
+                                     % (name, val))
 
     def expect(self, section, engine, lines):
         d = os.path.join(self.r.EXPECTED, section)
@@ -751,6 +760,30 @@ def case_debug_run_has_its_own_committed_report(c):
             return "the debug report does not name its own summary"
     if not all(p.startswith(c.r.BUILD) for p in spot):
         return "a debug run of other groups was not a spot run: %r" % (spot,)
+    for kind in ("debug", "spot"):
+        if not os.path.isdir(os.path.join(c.r.BUILD_ROOT, kind, "results")):
+            return "the %s run's boots did not work in a directory of their own" % kind
+    return None
+
+
+def case_one_run_of_a_kind_at_once(c):
+    import fcntl
+    os.makedirs(c.r.BUILD_ROOT, exist_ok=True)
+    with open(os.path.join(c.r.BUILD_ROOT, "runner.lock"), "w") as held:
+        held.write("4242\n")
+        held.flush()
+        fcntl.flock(held, fcntl.LOCK_EX)
+        rc = c.run(FakeGuest())
+        if rc != "exit 2" or "another run of this kind is working in" not in c.out.getvalue() \
+                or "pid 4242" not in c.out.getvalue():
+            return "a second committed run beside one holding the lock: status %r" % rc
+        # A spot run works elsewhere and may run beside it.
+        rc = c.run(FakeGuest(), tests="generic/001")
+        if rc != 0:
+            return "a spot run beside the committed one: status %r" % rc
+    rc = c.run(FakeGuest())
+    if rc != 0:
+        return "the committed run once the lock was free: status %r" % rc
     return None
 
 
@@ -805,6 +838,8 @@ CASES = [
      case_spot_run_leaves_the_committed_report_alone),
     ("PROFILE=debug over clone and dedupe is a committed run of its own",
      case_debug_run_has_its_own_committed_report),
+    ("one run of a kind at once (the committed, debug and spot runs each their own)",
+     case_one_run_of_a_kind_at_once),
 ]
 
 
