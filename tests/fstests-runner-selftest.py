@@ -15,6 +15,7 @@ Prints one PASS:/FAIL: line per case.
 
 import argparse
 import contextlib
+import fcntl
 import importlib.machinery
 import importlib.util
 import io
@@ -60,6 +61,9 @@ def make_tree(root, built=True):
 
 
 CONSOLE_DIRS = []   # the fake guests' console logs, removed at the end
+# The runner's paths into the checkout that the cases may leave alone: the checkout itself (the
+# runner reads qemu/run's report pattern from it).
+CHECKOUT_PATHS_READ = ("TOP",)
 
 
 class FakeGuest:
@@ -147,8 +151,11 @@ class Case:
         build = os.path.join(workdir, "build")
         # Every directory the runner works in is under this case's own: never the checkout's
         # build/fstests, where a real run may be going on.
-        self.r.BUILD_ROOT = self.r.BUILD = build
         self.shipped = (self.r.SUMMARY, self.r.DOC, self.r.BUILD)   # the runner's own paths
+        self.r.BUILD_ROOT = self.r.BUILD = build
+        # No case boots a guest: a case that reaches qemu/run fails.
+        self.r.QEMU_RUN = "/bin/false"
+        self.r.ARTIFACTS = os.path.join(workdir, "artifacts")
         self.r.DOC = os.path.join(workdir, "fstests.md")
         self.r.SUMMARY = os.path.join(workdir, "fstests.json")   # beside the report
         self.r.EXPECTED = os.path.join(workdir, "expected")
@@ -161,11 +168,10 @@ class Case:
         self.build = "build1"
         self.r.build_id = lambda: self.build
         self.out = io.StringIO()
-        # A path the runner writes that this case did not redirect would be the checkout's.
+        # A path of the runner's that this case did not redirect would be the checkout's.
         for name, val in vars(self.r).items():
-            if name.isupper() and isinstance(val, str) and (
-                    val.startswith(os.path.join(TOP, "build")) or
-                    val.startswith(os.path.join(TOP, "docs"))):
+            if name.isupper() and name not in CHECKOUT_PATHS_READ and isinstance(val, str) \
+                    and val.startswith(TOP):
                 raise AssertionError("the runner's %s still points into the checkout: %s"
                                      % (name, val))
 
@@ -382,9 +388,11 @@ def leave_in_boot(c, label, finished, console, stats=None, name_console=True):
     d = c.r.boot_dir(label)
     os.makedirs(os.path.join(d, "dax"), exist_ok=True)
     with open(os.path.join(d, "dax", "result.xml"), "w") as f:
+        # check's nameless case (written when the guest stops between tests) is no result.
         f.write("<testsuite>\n" + "".join(
             '  <testcase classname="xfstests.dax" name="%s" time="3"/>\n' % t
-            for t in finished) + "</testsuite>\n")
+            for t in finished) + '  <testcase classname="xfstests.dax" name="" time="1"/>\n'
+            "</testsuite>\n")
     path = os.path.join(d, "fake.console.log")
     with open(path, "w") as f:
         f.write("".join("[    2.000000] %s\n" % l for l in console))
@@ -625,7 +633,8 @@ def case_expected_draft(c):
     # not-run but now passes; generic/012 is not run, not listed here, but listed in the
     # "like" section's file; xfs/100 fails and is listed nowhere.
     c.expect("dax", "rust", ["# header kept", "generic/010 fail:output known, listed",
-                             "generic/011 notrun:needs:planted no longer true"])
+                             "generic/011 notrun:needs:planted no longer true",
+                             "xfs/999 notrun:needs:planted not selected, kept"])
     c.expect("dax_like", "rust", ["generic/012 notrun:needs:planted listed in the like section"])
     rc = c.run(FakeGuest({"rust": {"generic/010": "fail", "generic/012": "notrun",
                                    "xfs/100": "fail"},
@@ -637,12 +646,29 @@ def case_expected_draft(c):
         c.r.cmd_expected_draft(argparse.Namespace(section="dax", engine="rust", like="dax_like"))
     want = ["# header kept", "generic/010 fail:output known, listed",
             "generic/012 notrun:needs:planted listed in the like section",
-            "xfs/100 fail:output FIXME planted: output mismatch (see build/fstests/xfs/100.out.bad)"]
+            "xfs/100 fail:output FIXME planted: output mismatch (see build/fstests/xfs/100.out.bad)",
+            "xfs/999 notrun:needs:planted not selected, kept"]
     if out.getvalue().splitlines() != want:
         return "draft %r, wanted %r" % (out.getvalue().splitlines(), want)
-    if "1 with FIXME; left out, now passing: generic/011" not in err.getvalue():
+    if "1 with FIXME; kept without a result: xfs/999; left out, now passing: generic/011" \
+            not in err.getvalue():
         return "the draft's note: %r" % err.getvalue()
-    return None
+    # Taken as is, the draft is refused: its FIXME must be completed first.
+    c.expect("dax", "rust", out.getvalue().splitlines())
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            c.r.load_expected("dax", "rust")
+        return "load_expected took a line with FIXME"
+    except SystemExit:
+        pass
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            rc = c.r.cmd_expected_draft(argparse.Namespace(section="nosuch", engine="rust",
+                                                           like=""))
+        return "a draft for a section the run does not have: %r" % rc
+    except SystemExit:
+        return None
+
 
 
 FAKE_QEMU_RUN = r"""#!/bin/bash
@@ -663,7 +689,8 @@ for t in "$@"; do
 	echo "$t" >> "$results/check.out"
 	[ "$t" = "${FAKE_SLOW:-}" ] && sleep 2
 	cases+="<testcase classname=\"xfstests.$section\" name=\"$t\" time=\"1\"/>"
-	echo "<testsuite>$cases</testsuite>" > "$results/$section/result.xml"
+	# With check's nameless case, which is no result.
+	echo "<testsuite>$cases<testcase name=\"\" time=\"1\"/></testsuite>" > "$results/$section/result.xml"
 	sleep 0.3
 done
 printf 'cow_write 4\ncow_fault_pmd 2\n' > "$results/daxcow-stats"
@@ -766,8 +793,33 @@ def case_debug_run_has_its_own_committed_report(c):
     return None
 
 
+def case_rebuild_during_a_run_stops_it(c):
+    kernel = os.path.join(c.r.ARTIFACTS, "linux", "out-default", "arch", "x86", "boot")
+    module = os.path.join(c.r.ARTIFACTS, "module-default")
+    os.makedirs(kernel)
+    os.makedirs(module)
+    for d, f in ((kernel, "bzImage"), (module, "daxcow.ko")):
+        with open(os.path.join(d, f), "w") as out:
+            out.write("built once\n")
+
+    class Rebuilt(FakeGuest):
+        def __call__(self, *a):
+            # A `make module` while this boot runs.
+            with open(os.path.join(module, "daxcow.ko"), "w") as out:
+                out.write("built again\n")
+            return super().__call__(*a)
+
+    g = Rebuilt()
+    rc = c.run(g, jobs=1, per_boot=2)
+    if rc != "exit 2" or "was rebuilt during the run" not in c.out.getvalue():
+        return "a module rebuilt under the run: status %r" % rc
+    if len(g.boots) != 1:
+        return "the run booted %d times after the rebuild" % len(g.boots)
+    return None
+
+
 def case_one_run_of_a_kind_at_once(c):
-    import fcntl
+
     os.makedirs(c.r.BUILD_ROOT, exist_ok=True)
     with open(os.path.join(c.r.BUILD_ROOT, "runner.lock"), "w") as held:
         held.write("4242\n")
@@ -781,9 +833,25 @@ def case_one_run_of_a_kind_at_once(c):
         rc = c.run(FakeGuest(), tests="generic/001")
         if rc != 0:
             return "a spot run beside the committed one: status %r" % rc
-    rc = c.run(FakeGuest())
+    # The runner holds its lock while its guests run, with its pid in the file.
+    seen = []
+
+    class LockProbe(FakeGuest):
+        def __call__(self, *a):
+            with open(os.path.join(c.r.BUILD, "runner.lock")) as f:
+                try:
+                    fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    fcntl.flock(f, fcntl.LOCK_UN)
+                    seen.append("free")
+                except OSError:
+                    seen.append(f.read().strip())
+            return super().__call__(*a)
+
+    rc = c.run(LockProbe())
     if rc != 0:
         return "the committed run once the lock was free: status %r" % rc
+    if not seen or set(seen) != {str(os.getpid())}:
+        return "the lock during the run's boots: %r" % seen
     return None
 
 
@@ -840,6 +908,7 @@ CASES = [
      case_debug_run_has_its_own_committed_report),
     ("one run of a kind at once (the committed, debug and spot runs each their own)",
      case_one_run_of_a_kind_at_once),
+    ("a kernel or module rebuilt during a run stops it", case_rebuild_during_a_run_stops_it),
 ]
 
 
@@ -851,7 +920,7 @@ def main():
         try:
             c = Case(load_runner(), work)
             why = fn(c)
-        except Exception:
+        except (Exception, SystemExit):
             why = "raised:\n" + traceback.format_exc()
         finally:
             shutil.rmtree(work, ignore_errors=True)
