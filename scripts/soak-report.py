@@ -35,7 +35,12 @@ out = ["# The soak: both engines under the fuzzer", "",
        "every file's bytes where its model says, `xfs_repair -n` is clean, the kernel logged "
        "no report, and, in the modes without races, both engines' per-step outcomes are "
        "equal line for line.  Operations per second are TCG's and only compare runs here.",
-       "", "## Current build `%s`" % ident, ""]
+       "", "## Build `%s`" % ident, "",
+       "The build `make soak` last ran on (its identity hashes the engine, the series, the "
+       "kernel build and configuration, qemu/run and the guest scripts, the fuzzer and the soak "
+       "script).  A later change to any of "
+       "them starts a new soak; until one has run, the figures below are of this build only.",
+       ""]
 if not cur:
     out.append("No seed has run on this build yet.")
 else:
