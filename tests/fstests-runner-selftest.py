@@ -261,6 +261,10 @@ def case_clean_run(c):
         return "report does not say there are no differences"
     if max(len(ts) for _, ts in g.boots) > 3:
         return "a boot ran more than --per-boot tests"
+    # Before its last boot (of one test), the engine had 6 of the section's 7 done.
+    if c.r.SECTION_PROGRESS.get(("rust", "dax")) != (6, 7):
+        return "the section's progress before the last boot: %r" % (
+            c.r.SECTION_PROGRESS.get(("rust", "dax")),)
     rust_boots = sum(1 for e, _ in g.boots if e == "rust")
     if ("summed over the %d Rust boots of this section that recorded them: `cow_write` %d, "
             "`cow_fault_pte` 0, `cow_fault_pmd` %d," % (rust_boots, 2 * len(ALL), len(ALL))
@@ -711,6 +715,7 @@ def case_boot_progress_and_records(c):
                               pmem_mib=4096, mem_mib=3072)
     label = r.boot_label("rust", "dax", 1)
     r.start_boot_dir(label, {"run_id": "x"})
+    r.SECTION_PROGRESS[("rust", "dax")] = (5, 9)   # 5 of the section's 9 tests done before
     try:
         with contextlib.redirect_stdout(c.out):
             got, running, boot = r.run_boot(args, "rust", "dax", ["generic/001", "generic/010"],
@@ -718,9 +723,10 @@ def case_boot_progress_and_records(c):
     finally:
         del os.environ["FAKE_SLOW"]
     out = c.out.getvalue()
-    for want in ("fstests: rust dax generic/001: pass in 1s (boot 1: 1/2)",
+    for want in ("fstests: rust dax generic/001: pass in 1s (boot 1: 1/2; dax 6/9)",
                  "fstests: rust dax generic/010: running for ",
-                 "fstests: rust dax generic/010: pass in 1s (boot 1: 2/2)"):
+                 "(boot 1: 1/2; dax 6/9)",
+                 "fstests: rust dax generic/010: pass in 1s (boot 1: 2/2; dax 7/9)"):
         if want not in out:
             return "no line %r in %r" % (want, out)
     if sorted(got) != ["generic/001", "generic/010"] or running is not None:
