@@ -70,8 +70,8 @@ class FakeGuest:
     """Stands in for run_boot.  plan[engine][test] is what the test does in a boot of that
     engine: pass (default), fail, notrun, die (the guest dies during it), hang (the watchdog
     stops it), panic (the kernel panics during it), report (it passes, but the kernel logs a
-    WARNING while it runs), sigint (Ctrl-C arrives while it runs), raise (the runner itself
-    fails).  An action given as a list is used up one boot at a time (then the test passes).
+    WARNING while it runs), trace (the same with an XFS error dump, no WARNING line), sigint
+    (Ctrl-C arrives while it runs), raise (the runner itself fails).  An action given as a list is used up one boot at a time (then the test passes).
     Each boot writes a console log as qemu/run keeps one, with fstests' "run fstests" lines."""
 
     def __init__(self, plan=None, boot_seconds=0.0):
@@ -105,6 +105,12 @@ class FakeGuest:
             if a == "report":
                 log += ["[    3.000000] ------------[ cut here ]------------",
                         "[    3.000000] WARNING: fs/dax.c:1234 at planted_warning+0x10/0x20",
+                        "[    3.000000] Call Trace:"]
+                status = 126
+                a = "pass"
+            if a == "trace":
+                # A report with neither WARNING nor BUG: an XFS error dump.
+                log += ["[    3.000000] XFS (pmem1): Internal error xfs_planted at line 1",
                         "[    3.000000] Call Trace:"]
                 status = 126
                 a = "pass"
@@ -604,6 +610,13 @@ def case_kernel_report_fails_the_running_test(c):
     others = [t for t in ALL if t != "generic/010" and c.result(t, "rust")["status"] != "pass"]
     if others:
         return "the report was blamed on other tests too: %r" % others
+    # A dump qemu/run calls a report (no WARNING or BUG line) is found in the test it is in.
+    c.run(FakeGuest({"c": {"generic/011": "trace"}}), per_boot=7)
+    got = c.result("generic/011", "c")
+    if got.get("class") != "report" or "Call Trace" not in got.get("reason", "") or \
+            c.result("generic/002", "c")["status"] != "pass":
+        return "a Call Trace-only report under c: generic/011 %r, generic/002 %r" % (
+            got, c.result("generic/002", "c"))
     return None
 
 
