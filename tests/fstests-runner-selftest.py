@@ -447,6 +447,36 @@ def case_killed_runner_boot_is_salvaged(c):
     return None
 
 
+def case_killed_in_the_first_boot_is_salvaged(c):
+    # Both engines' runners die in their first boot, before any boot is recorded (a session
+    # ending during a debug run's first boot of two hours): the run is on record anyway, and
+    # RESUME=1 takes over what the boot finished instead of starting a new run.
+    first = ALL[0]
+    g = FakeGuest({"rust": {first: "raise"}, "c": {first: "raise"}})
+    rc = c.run(g, jobs=1, per_boot=2)
+    if rc != "exit 2":
+        return "the killed run: status %r" % (rc,)
+    try:
+        s = c.summary()
+    except OSError:
+        return "a run killed in its first boot left no summary to resume"
+    if s["boots"] or "run_id" not in s:
+        return "the summary of a run killed in its first boot: %r" % s
+    label = c.r.boot_label("rust", "dax", 1)
+    leave_in_boot(c, label, [first], [RUN % first, RUN % ALL[1]])
+    g2 = FakeGuest()
+    rc = c.run(g2, resume=True, jobs=1, per_boot=2)
+    if rc != 0:
+        return "resumed run: status %r" % rc
+    if ("rust", first) in g2.ran:
+        return "the test the killed first boot finished ran again"
+    if c.summary()["run_id"] != s["run_id"]:
+        return "the resumed run is a new run"
+    if any(c.result(t, e) is None for t in ALL for e in ("rust", "c")):
+        return "the resumed run is incomplete"
+    return None
+
+
 def case_killed_runner_panic_is_classed(c):
     label = killed_in_boot(c)
     leave_in_boot(c, label, ["generic/001"],
@@ -905,6 +935,8 @@ CASES = [
      case_resume_on_a_fresh_clone),
     ("--resume takes over what a killed runner's boot finished, with qemu/run's report check",
      case_killed_runner_boot_is_salvaged),
+    ("... also when the kill came in the run's first boot",
+     case_killed_in_the_first_boot_is_salvaged),
     ("... a panic in the test the kill cut off is classed a panic",
      case_killed_runner_panic_is_classed),
     ("... not the tests --rerun names", case_rerun_is_not_salvaged),
