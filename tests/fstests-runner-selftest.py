@@ -451,8 +451,10 @@ def case_killed_in_the_first_boot_is_salvaged(c):
     # Both engines' runners die in their first boot, before any boot is recorded (a session
     # ending during a debug run's first boot of two hours): the run is on record anyway, and
     # RESUME=1 takes over what the boot finished instead of starting a new run.
+    # The boot lasts long enough for the summary's wall time to be saved during it.
+    c.r.WALL_TIME_SAVE = 0.1
     first = ALL[0]
-    g = FakeGuest({"rust": {first: "raise"}, "c": {first: "raise"}})
+    g = FakeGuest({"rust": {first: "raise"}, "c": {first: "raise"}}, boot_seconds=1.5)
     rc = c.run(g, jobs=1, per_boot=2)
     if rc != "exit 2":
         return "the killed run: status %r" % (rc,)
@@ -462,6 +464,8 @@ def case_killed_in_the_first_boot_is_salvaged(c):
         return "a run killed in its first boot left no summary to resume"
     if s["boots"] or "run_id" not in s:
         return "the summary of a run killed in its first boot: %r" % s
+    if s["seconds"] < 1:
+        return "the wall time of a boot the runner was killed in is lost: %r s" % s["seconds"]
     label = c.r.boot_label("rust", "dax", 1)
     leave_in_boot(c, label, [first], [RUN % first, RUN % ALL[1]])
     g2 = FakeGuest()
@@ -935,7 +939,7 @@ CASES = [
      case_resume_on_a_fresh_clone),
     ("--resume takes over what a killed runner's boot finished, with qemu/run's report check",
      case_killed_runner_boot_is_salvaged),
-    ("... also when the kill came in the run's first boot",
+    ("... also when the kill came in the run's first boot (its wall time kept too)",
      case_killed_in_the_first_boot_is_salvaged),
     ("... a panic in the test the kill cut off is classed a panic",
      case_killed_runner_panic_is_classed),
