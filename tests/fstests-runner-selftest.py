@@ -448,8 +448,8 @@ def case_killed_runner_boot_is_salvaged(c):
 
 
 def case_killed_in_the_first_boot_is_salvaged(c):
-    # Both engines' runners die in their first boot, before any boot is recorded (a session
-    # ending during a debug run's first boot of two hours): the run is on record anyway, and
+    # Both engines' runners die in their first boot, before any boot is recorded (a runner
+    # killed during a debug run's first boot of two hours): the run is on record anyway, and
     # RESUME=1 takes over what the boot finished instead of starting a new run.
     # The boot lasts long enough for the summary's wall time to be saved during it.
     c.r.WALL_TIME_SAVE = 0.1
