@@ -694,7 +694,8 @@ def case_expected_draft(c):
         return "status %r, wanted 1 (xfs/100 fails, unlisted)" % rc
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        c.r.cmd_expected_draft(argparse.Namespace(section="dax", engine="rust", like="dax_like"))
+        c.r.cmd_expected_draft(argparse.Namespace(section="dax", engine="rust", like="dax_like",
+                                                   debug=False))
     want = ["# header kept", "generic/010 fail:output known, listed",
             "generic/012 notrun:needs:planted listed in the like section",
             "xfs/100 fail:output FIXME planted: output mismatch (see build/fstests/xfs/100.out.bad)",
@@ -715,11 +716,55 @@ def case_expected_draft(c):
     try:
         with contextlib.redirect_stderr(io.StringIO()):
             rc = c.r.cmd_expected_draft(argparse.Namespace(section="nosuch", engine="rust",
-                                                           like=""))
+                                                           like="", debug=False))
         return "a draft for a section the run does not have: %r" % rc
     except SystemExit:
         return None
 
+
+
+def case_debug_overlay(c):
+    # generic/010 fails under both engines on every kernel (listed in the base files);
+    # generic/011 outruns the watchdog on the debug kernel only, which ENGINE.debug says.
+    committed = (c.r.SUMMARY, c.r.DOC)
+    for e in ("rust", "c"):
+        c.expect("dax", e, ["generic/010 fail:output planted: fails on every kernel"])
+
+    def guest():
+        return FakeGuest({e: {"generic/010": "fail", "generic/011": "hang"} for e in ("rust", "c")})
+    rc = c.run(guest(), groups="dedupe clone", profile="debug")
+    if rc != 1 or "`generic/011` (timeout): hung: still running after 900s (watchdog). " \
+            "**NOT EXPECTED**" not in c.report():
+        return "the debug run without an overlay: status %r, wanted 1 and generic/011 " \
+            "reported as not expected" % rc
+    for e in ("rust", "c"):
+        c.expect("dax", e + ".debug", [
+            "# header kept", "generic/010 fail:output planted: said by the base file already",
+            "generic/011 fail:timeout planted: outruns the debug kernel's watchdog",
+            "xfs/999 notrun:needs:planted not selected, kept"])
+    with contextlib.redirect_stdout(io.StringIO()):
+        rc = c.r.write_report(c.summary())
+    if rc != 0 or "`dax/rust.debug`, `dax/c.debug` over the files" not in c.report():
+        return "the debug report with the overlays: status %r, wanted 0, and the header " \
+            "naming them" % rc
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        c.r.cmd_expected_draft(argparse.Namespace(section="dax", engine="rust", like="",
+                                                   debug=True))
+    want = ["# header kept",
+            "generic/011 fail:timeout planted: outruns the debug kernel's watchdog",
+            "xfs/999 notrun:needs:planted not selected, kept"]
+    if out.getvalue().splitlines() != want:
+        return "overlay draft %r, wanted %r" % (out.getvalue().splitlines(), want)
+    if "dax/rust.debug: 2 entries" not in err.getvalue() or \
+            "left out, now passing or as rust has it: generic/010" not in err.getvalue():
+        return "the overlay draft's note: %r" % err.getvalue()
+    # The committed run (another profile) does not read the debug overlays.
+    c.r.SUMMARY, c.r.DOC = committed
+    rc = c.run(guest())
+    if rc != 1:
+        return "the committed run took the debug overlay: status %r, wanted 1" % rc
+    return None
 
 
 FAKE_QEMU_RUN = r"""#!/bin/bash
@@ -957,6 +1002,8 @@ CASES = [
     ("a dax_rt section runs only the realtime group's tests", case_realtime_section_runs_its_group),
     ("expected-draft: listed entries kept, the like section's used, FIXME for the rest",
      case_expected_draft),
+    ("a debug-profile run reads ENGINE.debug over ENGINE; expected-draft --debug drafts it",
+     case_debug_overlay),
     ("a spot run (TESTS=) reports under build/, the committed report untouched",
      case_spot_run_leaves_the_committed_report_alone),
     ("PROFILE=debug over clone and dedupe is a committed run of its own",
