@@ -164,6 +164,7 @@ class Case:
         self.r.ARTIFACTS = os.path.join(workdir, "artifacts")
         self.r.DOC = os.path.join(workdir, "fstests.md")
         self.r.SUMMARY = os.path.join(workdir, "fstests.json")   # beside the report
+        self.r.COMMITTED_SUMMARY, self.r.COMMITTED_DOC = self.r.SUMMARY, self.r.DOC
         self.r.EXPECTED = os.path.join(workdir, "expected")
         self.r.COMMITTED_GROUPS = ["dax", "clone"]   # the selection the cases run
         self.r.DEBUG_SUMMARY = os.path.join(workdir, "fstests-debug.json")
@@ -725,13 +726,16 @@ def case_expected_draft(c):
 
 def case_debug_overlay(c):
     # generic/010 fails under both engines on every kernel (listed in the base files);
-    # generic/011 outruns the watchdog on the debug kernel only, which ENGINE.debug says.
+    # generic/011 outruns the watchdog on the debug kernel only, which ENGINE.debug says;
+    # generic/012 is not run on either, for another reason on the debug kernel.
     committed = (c.r.SUMMARY, c.r.DOC)
     for e in ("rust", "c"):
-        c.expect("dax", e, ["generic/010 fail:output planted: fails on every kernel"])
+        c.expect("dax", e, ["generic/010 fail:output planted: fails on every kernel",
+                            "generic/012 notrun:needs:planted-base planted: the base's reason"])
 
     def guest():
-        return FakeGuest({e: {"generic/010": "fail", "generic/011": "hang"} for e in ("rust", "c")})
+        return FakeGuest({e: {"generic/010": "fail", "generic/011": "hang",
+                              "generic/012": "notrun"} for e in ("rust", "c")})
     rc = c.run(guest(), groups="dedupe clone", profile="debug")
     if rc != 1 or "`generic/011` (timeout): hung: still running after 900s (watchdog). " \
             "**NOT EXPECTED**" not in c.report():
@@ -741,28 +745,33 @@ def case_debug_overlay(c):
         c.expect("dax", e + ".debug", [
             "# header kept", "generic/010 fail:output planted: said by the base file already",
             "generic/011 fail:timeout planted: outruns the debug kernel's watchdog",
+            "generic/012 notrun:config:CONFIG_PLANTED planted: the debug kernel lacks it",
             "xfs/999 notrun:needs:planted not selected, kept"])
     with contextlib.redirect_stdout(io.StringIO()):
         rc = c.r.write_report(c.summary())
     if rc != 0 or "`dax/rust.debug`, `dax/c.debug` over the files" not in c.report():
         return "the debug report with the overlays: status %r, wanted 0, and the header " \
             "naming them" % rc
+    if "by reason class (`xfstests-config/expected/`): `config:CONFIG_PLANTED` 1" \
+            not in c.report():
+        return "the debug report does not count generic/012's not-run by the overlay's class"
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         c.r.cmd_expected_draft(argparse.Namespace(section="dax", engine="rust", like="",
                                                    debug=True))
     want = ["# header kept",
             "generic/011 fail:timeout planted: outruns the debug kernel's watchdog",
+            "generic/012 notrun:config:CONFIG_PLANTED planted: the debug kernel lacks it",
             "xfs/999 notrun:needs:planted not selected, kept"]
     if out.getvalue().splitlines() != want:
         return "overlay draft %r, wanted %r" % (out.getvalue().splitlines(), want)
-    if "dax/rust.debug: 2 entries" not in err.getvalue() or \
+    if "dax/rust.debug: 3 entries" not in err.getvalue() or \
             "left out, now passing or as rust has it: generic/010" not in err.getvalue():
         return "the overlay draft's note: %r" % err.getvalue()
     # The committed run (another profile) does not read the debug overlays.
     c.r.SUMMARY, c.r.DOC = committed
     rc = c.run(guest())
-    if rc != 1:
+    if rc != 1 or "`needs:planted-base` 1" not in c.report():
         return "the committed run took the debug overlay: status %r, wanted 1" % rc
     return None
 
