@@ -291,15 +291,16 @@ fn verify_only() -> ! {
     a.fill(0x5a17);
     let mut failed = 0;
     for r in routines() {
-        if r.needs.is_some_and(|f| !cpu.has(f)) {
-            println!(
-                "PASS: native: {} skipped: no {} on this CPU",
-                r.name,
-                r.needs.unwrap()
-            );
-            continue;
-        }
         for size in [4usize << 10, 2 << 20] {
+            // One line per routine and size whether it runs or not, so the count `make check`
+            // holds against tests/checks does not depend on the CPU's features.
+            if let Some(feature) = r.needs.filter(|f| !cpu.has(f)) {
+                println!(
+                    "PASS: native: {} at {} bytes skipped: no {} on this CPU",
+                    r.name, size, feature
+                );
+                continue;
+            }
             if r.kind == Kind::Compare {
                 b.as_mut_slice()[..size].copy_from_slice(&a.as_slice()[..size]);
             }
