@@ -88,7 +88,7 @@ fstests:
 	@python3 qemu/fstests run "$(FSTESTS_DIR)" --groups "$(GROUPS)" --engines "$(ENGINES)" \
 		--sections "$(SECTIONS)" --tests "$(TESTS)" --per-boot $(PER_BOOT) \
 		--test-timeout $(TEST_TIMEOUT) --jobs $(JOBS) $(if $(RESUME),--resume) \
-		$(if $(RERUN),--rerun "$(RERUN)")
+		$(if $(RERUN),--rerun "$(RERUN)") $(if $(RERUN_WHY),--rerun-why "$(RERUN_WHY)")
 
 # docs/fstests.md again from docs/fstests.json (after editing expected/).
 fstests-report:

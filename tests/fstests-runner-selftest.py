@@ -210,13 +210,13 @@ class Case:
             f.write("".join(l + "\n" for l in lines))
 
     def run(self, guest, resume=False, jobs=2, per_boot=3, groups="dax clone", tests="",
-            rerun="", test_timeout=900, sections="dax", profile="default"):
+            rerun="", test_timeout=900, sections="dax", profile="default", rerun_why=""):
         self.r.run_boot = guest
         args = argparse.Namespace(
             fstests_dir=self.tree, groups=groups, tests=tests, engines="rust,c",
             sections=sections, per_boot=per_boot, test_timeout=test_timeout, jobs=jobs,
             boot_timeout=3600, pmem_mib=4096, mem_mib=3072, profile=profile, resume=resume,
-            rerun=rerun)
+            rerun=rerun, rerun_why=rerun_why)
         old = signal.getsignal(signal.SIGINT)
         try:
             with contextlib.redirect_stdout(self.out), contextlib.redirect_stderr(self.out):
@@ -613,6 +613,22 @@ def case_runner_error_stops_both_engines(c):
     return None
 
 
+def case_rerun_of_one_section(c):
+    # Two sections; generic/011 runs again in dax only, and says why in the report.
+    c.run(FakeGuest(), sections="dax dax_pmd")
+    g = FakeGuest()
+    rc = c.run(g, resume=True, sections="dax dax_pmd", rerun="dax:generic/011",
+               test_timeout=1800)
+    if rc != 0 or sorted(g.ran) != [("c", "generic/011"), ("rust", "generic/011")] or \
+            [b["section"] for b in c.summary()["boots"][-2:]] != ["dax", "dax"]:
+        return "a rerun of one section: status %r, ran %r, boots %r" % (
+            rc, sorted(g.ran), [b["label"] for b in c.summary()["boots"][-2:]])
+    rc = c.run(FakeGuest(), resume=True, sections="dax dax_pmd", rerun="dax_rt:generic/011")
+    if rc != "exit 2" or "section dax_rt not among the run's sections" not in c.out.getvalue():
+        return "a rerun in a section the run has not: %r" % rc
+    return None
+
+
 def case_rerun_replaces_results(c):
     c.expect("dax", "rust", ["generic/011 fail:timeout planted: outruns the watchdog"])
     c.expect("dax", "c", ["generic/011 fail:timeout planted: outruns the watchdog"])
@@ -626,12 +642,14 @@ def case_rerun_replaces_results(c):
     if rc != "exit 2" or "generic/999 not among the selected tests" not in c.out.getvalue():
         return "--rerun of a test not selected: %r" % rc
     g = FakeGuest()
-    rc = c.run(g, resume=True, rerun="generic/011", test_timeout=3600)
+    rc = c.run(g, resume=True, rerun="generic/011", test_timeout=3600,
+               rerun_why="planted: a longer watchdog")
     if rc != 0 or sorted(g.ran) != [("c", "generic/011"), ("rust", "generic/011")]:
         return "rerun: status %r, ran %r" % (rc, sorted(g.ran))
     if any(c.result("generic/011", e)["status"] != "pass" for e in ("rust", "c")):
         return "the rerun's results did not replace the first ones"
-    if "with a 3600 s watchdog" not in c.report() or "finished" not in c.summary():
+    if "(`--rerun`, planted: a longer watchdog) with a 3600 s watchdog" not in c.report() or \
+            "finished" not in c.summary():
         return "the report does not say what was rerun, or the run is not finished"
     return None
 
@@ -1105,6 +1123,7 @@ CASES = [
      case_live_guest_or_no_console_is_not_salvaged),
     ("a failing runner thread stops the other engine", case_runner_error_stops_both_engines),
     ("--rerun runs named tests again and replaces their results", case_rerun_replaces_results),
+    ("--rerun SECTION:TEST runs it again in that section only", case_rerun_of_one_section),
     ("a panic inside a test listed as a timeout fails the run", case_panic_in_a_test_listed_as_timeout_fails),
     ("a kernel report fails the test that was running, no other", case_kernel_report_fails_the_running_test),
     ("every report in any boot fails its test: several in a boot, a boot cut short or dead",
