@@ -9,8 +9,8 @@ test, --resume finishes the run (also from the committed record on a fresh clone
 what a boot of a killed runner finished, judging its console as qemu/run would (and not another
 run's boot, a boot whose guest still runs, or tests --rerun names), and refuses a different build, --rerun replaces the results
 of the tests it names, a Rust-only failure or an unlisted failure fails the run, every kernel
-report in any boot's console fails the test it began in (an expected/ report:SIGNATURE only if
-every report names it), and a runner thread that raises stops the other engine too.
+report in any boot's console fails the test it began in (an expected/ report:FUNCTION only if
+every report is a bare stack dump through FUNCTION), and a runner thread that raises stops the other engine too.
 Prints one PASS:/FAIL: line per case.
 """
 
@@ -105,7 +105,7 @@ class FakeGuest:
                 raise RuntimeError("planted runner failure at %s" % t)
             log.append("[    2.000000] run fstests %s at 2026-11-26 07:00:00" % t)
             # "report+hang": the kernel reports, then the test hangs.
-            reports = [p for p in a.split("+") if p in ("report", "trace")]
+            reports = [p for p in a.split("+") if p in ("report", "trace", "kasan")]
             a = ([p for p in a.split("+") if p not in reports] or ["pass"])[0]
             for r in reports:
                 if r == "report":
@@ -126,13 +126,30 @@ class FakeGuest:
                             "[    3.000000]  <TASK>",
                             "[    3.000000]  dump_stack_lvl+0x33/0x70",
                             "[    3.000000]  xfs_error_report+0x3e/0x40",
-                            "[    3.000000]  xfs_planted_cancel+0x93/0x1d0",
+                            # Where it was cancelled from differs between two hits.
+                            "[    3.000000]  xfs_planted_cancel+0x%x/0x1d0" % (0x90 + len(log)),
+                            "[    3.000000]  ? xfs_planted_unreliable+0x10/0x20",
+                            "[    3.000000]  </TASK>"]
+                elif r == "kasan":
+                    # A report in the very function a known dump names.
+                    log += ["[    3.000000] BUG: KASAN: slab-use-after-free in "
+                            "xfs_planted_cancel+0x10/0x1d0",
+                            "[    3.000000] Call Trace:",
+                            "[    3.000000]  <TASK>",
+                            "[    3.000000]  xfs_planted_cancel+0x10/0x1d0",
                             "[    3.000000]  </TASK>"]
                 status = 126
             if a == "panic":
                 log += ["[    3.000000] BUG: kernel NULL pointer dereference, address: 0000000000000008",
                         "[    3.000000] RIP: 0010:planted_oops+0x10/0x20",
                         "[    3.000000] Kernel panic - not syncing: Fatal exception"]
+            if a == "late_hang":
+                # The watchdog fires as the test ends: check announces the next test (which
+                # may report) in the seconds before the watchdog's reboot.
+                log += ["[  903.000000] daxcow fstests watchdog: %s exceeded 900s" % t,
+                        "[  908.000000] sysrq: Show Blocked State",
+                        "[  908.000000] Call Trace:"]
+                a = "pass"
             if a == "hang":
                 # The watchdog's sysrq-w dump has Call Traces of its own: not reports.
                 log += ["[  903.000000] daxcow fstests watchdog: %s exceeded 900s" % t,
@@ -527,6 +544,21 @@ def case_rerun_is_not_salvaged(c):
     rc = c.run(g2, resume=True, jobs=1, per_boot=2, rerun="generic/001")
     if rc != 0 or ("rust", "generic/001") not in g2.ran:
         return "--rerun generic/001 after a killed boot: status %r, ran %r" % (rc, sorted(g2.ran))
+    return None
+
+
+def case_rerun_report_in_a_killed_boot_is_its_own(c):
+    # The killed boot ran generic/001, which --rerun names, and a WARNING came in it: its result
+    # is not taken, but the report fails generic/001 itself, not the next test.
+    label = killed_in_boot(c)
+    leave_in_boot(c, label, ["generic/001", "generic/010"],
+                  [RUN % "generic/001", "WARNING: fs/dax.c:1 at planted+0x1/0x2",
+                   RUN % "generic/010"])
+    c.run(FakeGuest(), resume=True, jobs=1, per_boot=2, rerun="generic/001")
+    if c.result("generic/001", "rust").get("class") != "report" or \
+            c.result("generic/010", "rust").get("status") != "pass":
+        return "the report of a rerun test in a killed boot: generic/001 %r, generic/010 %r" % (
+            c.result("generic/001", "rust"), c.result("generic/010", "rust"))
     return None
 
 
@@ -1032,6 +1064,13 @@ def case_every_report_of_every_boot_fails_its_test(c):
             (got["generic/011"] or {}).get("class") != "report" or \
             (got["generic/010"] or {}).get("status") != "pass":
         return "in an interrupted boot: %r" % got
+    # The watchdog's dump is no report, but check can announce the next test before the
+    # reboot: a report there is that test's.
+    c.run(FakeGuest({"rust": {"generic/001": "late_hang", "generic/010": "report"}}), per_boot=7)
+    if c.result("generic/010", "rust").get("class") != "report" or \
+            c.result("generic/001", "rust").get("status") != "pass":
+        return "after a watchdog line: generic/001 %r, generic/010 %r" % (
+            c.result("generic/001", "rust"), c.result("generic/010", "rust"))
     # A boot whose guest died (qemu/run 125, no check of its own): the report in an earlier
     # test fails it; a report and then the watchdog is a report (its reason says both), the
     # watchdog's own dump of blocked tasks is not.
@@ -1057,12 +1096,17 @@ def case_report_signature(c):
     if rc != 0 or got.get("report_count") != 2 or len(got.get("reports", [])) != 1:
         return "the listed dump (twice under rust): status %r, %r" % (rc, got)
     rc = c.run(FakeGuest({"rust": {"generic/011": "trace+report"}, "c": {"generic/011": "trace"}}))
-    if rc != 1 or "listed as `fail:report:xfs_planted_cancel`, but some of its 3 distinct " \
-            "reports lack `xfs_planted_cancel`" not in c.report():
+    if rc != 1 or "listed as `fail:report:xfs_planted_cancel`, but not every one of its " \
+            "reports is a bare stack dump through `xfs_planted_cancel`" not in c.report():
         return "a WARNING beside the listed dump: status %r, wanted 1 and the reason" % rc
+    # A KASAN report in the function the entry names is no known dump, though its headline
+    # and its stack name the function.
+    rc = c.run(FakeGuest({"rust": {"generic/011": "trace+kasan"}, "c": {"generic/011": "trace"}}))
+    if rc != 1:
+        return "a KASAN report in the listed function: status %r, wanted 1" % rc
     c.expect("dax", "c", ["generic/011 fail:panic:xfs_planted_cancel a panic has no signature"])
     rc = c.run(FakeGuest())
-    if rc != "exit 2" or "report:SIGNATURE for a report" not in c.out.getvalue():
+    if rc != "exit 2" or "report:FUNCTION for bare stack dumps" not in c.out.getvalue():
         return "a signature on another class: %r" % rc
     return None
 
@@ -1070,10 +1114,14 @@ def case_report_signature(c):
 def case_resume_rechecks_old_boots(c):
     # A run recorded by a runner that read no console of an interrupted boot: its summary
     # has the report's test as a pass and no boot marked console_checked.
-    c.run(FakeGuest({"rust": {"generic/001": "report", "generic/010": "sigint"}}), jobs=1,
-          per_boot=7)
+    c.run(FakeGuest({"rust": {"generic/001": "report", "generic/010": "report+sigint"}}),
+          jobs=1, per_boot=7)
     s = c.summary()
     s["results"]["generic/001"]["dax"]["rust"] = {"status": "pass", "time": 1.0}
+    # generic/010, cut off with its report, then ran again in a later boot and failed there.
+    s["results"]["generic/010"]["dax"]["rust"] = {"status": "fail", "class": "output",
+                                                  "time": 5.0, "diff": ["later"],
+                                                  "reason": "a later boot's failure"}
     for b in s["boots"]:
         b.pop("console_checked", None)
         b.pop("report", None)
@@ -1083,6 +1131,12 @@ def case_resume_rechecks_old_boots(c):
             "qemu_run_status": -2, "interrupted": True, "seconds": 1,
             "console": "build/logs/gone.console.log"}
     s["boots"].append(gone)
+    # And a boot that reported before it announced any test (a guest that oopsed at boot).
+    early = os.path.join(os.path.dirname(os.path.join(TOP, s["boots"][0]["console"])),
+                         "early.console.log")
+    with open(early, "w") as f:
+        f.write("[    1.000000] WARNING: planted at boot+0x1/0x2\n")
+    s["boots"].append(dict(gone, label="rust-dax-009", engine="rust", console=early))
     with open(c.r.SUMMARY, "w") as f:
         json.dump(s, f)
     c.run(FakeGuest(), resume=True)
@@ -1090,7 +1144,13 @@ def case_resume_rechecks_old_boots(c):
             "recheck: rust-dax-001: generic/001 has a kernel report" not in c.out.getvalue():
         return "the resumed run did not read the old boot's console: %r" % (
             c.result("generic/001", "rust"),)
+    later = c.result("generic/010", "rust")
+    if later.get("class") != "report" or later.get("diff") or \
+            "in boot rust-dax-001" not in later.get("reason", ""):
+        return "the old boot's report merged into a later boot's result: %r" % later
     rep = c.report()
+    if "boot rust-dax-009 has a kernel report before any test began" not in rep:
+        return "the report does not fail a report no test can be blamed for"
     if "except those of 1 boots" not in rep or "%s | " % gone["label"] not in rep or \
             ", console not checked |" not in rep:
         return "the report does not name the boot whose console is gone"
@@ -1118,6 +1178,8 @@ CASES = [
     ("... a panic in the test the kill cut off is classed a panic",
      case_killed_runner_panic_is_classed),
     ("... not the tests --rerun names", case_rerun_is_not_salvaged),
+    ("... a report in a test --rerun names fails that test, no other",
+     case_rerun_report_in_a_killed_boot_is_its_own),
     ("... not another run's boot", case_another_runs_boot_is_not_salvaged),
     ("... not while its guest lives, nor without its console",
      case_live_guest_or_no_console_is_not_salvaged),
@@ -1128,7 +1190,7 @@ CASES = [
     ("a kernel report fails the test that was running, no other", case_kernel_report_fails_the_running_test),
     ("every report in any boot fails its test: several in a boot, a boot cut short or dead",
      case_every_report_of_every_boot_fails_its_test),
-    ("fail:report:SIGNATURE accepts only reports that name it", case_report_signature),
+    ("fail:report:FUNCTION accepts only bare stack dumps through FUNCTION", case_report_signature),
     ("--resume reads the consoles of boots recorded unchecked; a gone one is reported",
      case_resume_rechecks_old_boots),
     ("passing under C and not run under Rust fails the run", case_not_run_under_rust_only_fails),
