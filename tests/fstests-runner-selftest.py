@@ -655,6 +655,14 @@ def case_rerun_of_one_section(c):
             [b["section"] for b in c.summary()["boots"][-2:]] != ["dax", "dax"]:
         return "a rerun of one section: status %r, ran %r, boots %r" % (
             rc, sorted(g.ran), [b["label"] for b in c.summary()["boots"][-2:]])
+    # And one engine only.
+    g = FakeGuest()
+    rc = c.run(g, resume=True, sections="dax dax_pmd", rerun="dax_pmd:generic/012@c")
+    if rc != 0 or sorted(g.ran) != [("c", "generic/012")]:
+        return "a rerun under one engine: status %r, ran %r" % (rc, sorted(g.ran))
+    rc = c.run(FakeGuest(), resume=True, sections="dax dax_pmd", rerun="generic/012@go")
+    if rc != "exit 2" or "engine go not among the run's engines" not in c.out.getvalue():
+        return "a rerun under an engine the run has not: %r" % rc
     rc = c.run(FakeGuest(), resume=True, sections="dax dax_pmd", rerun="dax_rt:generic/011")
     if rc != "exit 2" or "section dax_rt not among the run's sections" not in c.out.getvalue():
         return "a rerun in a section the run has not: %r" % rc
@@ -1185,7 +1193,8 @@ CASES = [
      case_live_guest_or_no_console_is_not_salvaged),
     ("a failing runner thread stops the other engine", case_runner_error_stops_both_engines),
     ("--rerun runs named tests again and replaces their results", case_rerun_replaces_results),
-    ("--rerun SECTION:TEST runs it again in that section only", case_rerun_of_one_section),
+    ("--rerun SECTION:TEST@ENGINE runs it again in that section, under that engine only",
+     case_rerun_of_one_section),
     ("a panic inside a test listed as a timeout fails the run", case_panic_in_a_test_listed_as_timeout_fails),
     ("a kernel report fails the test that was running, no other", case_kernel_report_fails_the_running_test),
     ("every report in any boot fails its test: several in a boot, a boot cut short or dead",
