@@ -547,6 +547,18 @@ def case_rerun_is_not_salvaged(c):
     return None
 
 
+def case_rerun_under_the_other_engine_is_salvaged(c):
+    # --rerun generic/001@c: the killed Rust boot's generic/001 is taken over.
+    label = killed_in_boot(c)
+    leave_in_boot(c, label, ["generic/001"], [RUN % "generic/001", RUN % "generic/010"])
+    g2 = FakeGuest()
+    rc = c.run(g2, resume=True, jobs=1, per_boot=2, rerun="generic/001@c")
+    if rc != 0 or ("rust", "generic/001") in g2.ran or ("c", "generic/001") not in g2.ran:
+        return "--rerun generic/001@c after a killed Rust boot: status %r, ran %r" % (
+            rc, sorted(g2.ran))
+    return None
+
+
 def case_rerun_report_in_a_killed_boot_is_its_own(c):
     # The killed boot ran generic/001, which --rerun names, and a WARNING came in it: its result
     # is not taken, but the report fails generic/001 itself, not the next test.
@@ -555,10 +567,12 @@ def case_rerun_report_in_a_killed_boot_is_its_own(c):
                   [RUN % "generic/001", "WARNING: fs/dax.c:1 at planted+0x1/0x2",
                    RUN % "generic/010"])
     c.run(FakeGuest(), resume=True, jobs=1, per_boot=2, rerun="generic/001")
-    if c.result("generic/001", "rust").get("class") != "report" or \
-            c.result("generic/010", "rust").get("status") != "pass":
+    got = c.result("generic/001", "rust")
+    if got.get("class") != "report" or "died" in got.get("reason", "") or \
+            c.result("generic/010", "rust").get("status") != "pass" or \
+            any(b.get("lost") for b in c.summary()["boots"] if b["label"] == label):
         return "the report of a rerun test in a killed boot: generic/001 %r, generic/010 %r" % (
-            c.result("generic/001", "rust"), c.result("generic/010", "rust"))
+            got, c.result("generic/010", "rust"))
     return None
 
 
@@ -660,6 +674,9 @@ def case_rerun_of_one_section(c):
     rc = c.run(g, resume=True, sections="dax dax_pmd", rerun="dax_pmd:generic/012@c")
     if rc != 0 or sorted(g.ran) != [("c", "generic/012")]:
         return "a rerun under one engine: status %r, ran %r" % (rc, sorted(g.ran))
+    for bad in ("generic/012@", ":generic/012"):
+        if c.run(FakeGuest(), resume=True, sections="dax dax_pmd", rerun=bad) != "exit 2":
+            return "--rerun %s was taken" % bad
     rc = c.run(FakeGuest(), resume=True, sections="dax dax_pmd", rerun="generic/012@go")
     if rc != "exit 2" or "engine go not among the run's engines" not in c.out.getvalue():
         return "a rerun under an engine the run has not: %r" % rc
@@ -748,7 +765,8 @@ def case_classes_of_lost_tests(c):
     g = FakeGuest({"rust": {"generic/001": "die", "generic/010": "hang"},
                    "c": {"generic/002": "panic"}})
     c.r.LONG_TESTS = ("generic/010",)
-    c.run(g, per_boot=7)
+    # The watchdog's own line says 900 s, whatever this run's --test-timeout.
+    c.run(g, per_boot=7, test_timeout=1000)
     if "| generic/010 | fail (timeout): hung: still running after 900s (watchdog) | pass in 1 s |" \
             not in c.report():
         return "the long tests' table does not show the watchdog's verdict"
@@ -1070,6 +1088,7 @@ def case_every_report_of_every_boot_fails_its_test(c):
     got = {t: c.result(t, "rust") for t in ("generic/001", "generic/010", "generic/011")}
     if (got["generic/001"] or {}).get("class") != "report" or \
             (got["generic/011"] or {}).get("class") != "report" or \
+            "then cut off by Ctrl-C" not in (got["generic/011"] or {}).get("reason", "") or \
             (got["generic/010"] or {}).get("status") != "pass":
         return "in an interrupted boot: %r" % got
     # The watchdog's dump is no report, but check can announce the next test before the
@@ -1112,6 +1131,12 @@ def case_report_signature(c):
     rc = c.run(FakeGuest({"rust": {"generic/011": "trace+kasan"}, "c": {"generic/011": "trace"}}))
     if rc != 1:
         return "a KASAN report in the listed function: status %r, wanted 1" % rc
+    # An unreliable ("? ") frame is no frame of the dump.
+    for e in ("rust", "c"):
+        c.expect("dax", e, ["generic/011 fail:report:xfs_planted_unreliable planted"])
+    rc = c.run(FakeGuest({"rust": {"generic/011": "trace"}, "c": {"generic/011": "trace"}}))
+    if rc != 1:
+        return "a dump listed by one of its unreliable frames: status %r, wanted 1" % rc
     c.expect("dax", "c", ["generic/011 fail:panic:xfs_planted_cancel a panic has no signature"])
     rc = c.run(FakeGuest())
     if rc != "exit 2" or "report:FUNCTION for bare stack dumps" not in c.out.getvalue():
@@ -1125,11 +1150,17 @@ def case_resume_rechecks_old_boots(c):
     c.run(FakeGuest({"rust": {"generic/001": "report", "generic/010": "report+sigint"}}),
           jobs=1, per_boot=7)
     s = c.summary()
-    s["results"]["generic/001"]["dax"]["rust"] = {"status": "pass", "time": 1.0}
+    # generic/001's own result, recorded before results named their boot: an output failure
+    # (the recheck adds its report to it).
+    first = next(b for b in s["boots"] if b["label"] == "rust-dax-001")
+    s["results"]["generic/001"]["dax"]["rust"] = {"status": "fail", "class": "output",
+                                                  "time": 42.0, "diff": ["mine"],
+                                                  "reason": "own", "console": first["console"]}
     # generic/010, cut off with its report, then ran again in a later boot and failed there.
     s["results"]["generic/010"]["dax"]["rust"] = {"status": "fail", "class": "output",
                                                   "time": 5.0, "diff": ["later"],
-                                                  "reason": "a later boot's failure"}
+                                                  "reason": "a later boot's failure",
+                                                  "boot": "rust-dax-002"}
     for b in s["boots"]:
         b.pop("console_checked", None)
         b.pop("report", None)
@@ -1147,11 +1178,17 @@ def case_resume_rechecks_old_boots(c):
     s["boots"].append(dict(gone, label="rust-dax-009", engine="rust", console=early))
     with open(c.r.SUMMARY, "w") as f:
         json.dump(s, f)
-    c.run(FakeGuest(), resume=True)
-    if c.result("generic/001", "rust").get("class") != "report" or \
+    # generic/010 is to run again under rust: the report the recheck finds in its first
+    # attempt stays, and it does not run again.
+    g = FakeGuest()
+    c.run(g, resume=True, rerun="generic/010@rust")
+    own = c.result("generic/001", "rust")
+    if own.get("class") != "report" or own.get("diff") != ["mine"] or own.get("time") != 42 or \
             "recheck: rust-dax-001: generic/001 has a kernel report" not in c.out.getvalue():
-        return "the resumed run did not read the old boot's console: %r" % (
-            c.result("generic/001", "rust"),)
+        return "the recheck of the boot's own result: %r" % (own,)
+    if ("rust", "generic/010") in g.ran or "generic/010 keeps the report of rust-dax-001" \
+            not in c.out.getvalue():
+        return "a test --rerun names lost the report the recheck found in it"
     later = c.result("generic/010", "rust")
     if later.get("class") != "report" or later.get("diff") or \
             "in boot rust-dax-001" not in later.get("reason", ""):
@@ -1162,6 +1199,58 @@ def case_resume_rechecks_old_boots(c):
     if "except those of 1 boots" not in rep or "%s | " % gone["label"] not in rep or \
             ", console not checked |" not in rep:
         return "the report does not name the boot whose console is gone"
+    # The report before any test fails the run on its own.
+    s = c.summary()
+    for per in s["results"].values():
+        for e in per["dax"]:
+            per["dax"][e] = {"status": "pass", "time": 1.0}
+    with contextlib.redirect_stdout(io.StringIO()):
+        blamed_status = c.r.write_report(s)
+        next(b for b in s["boots"] if b.get("unblamed_reports")).pop("unblamed_reports")
+        clean_status = c.r.write_report(s)
+    if (blamed_status, clean_status) != (1, 0):
+        return "the report's status with and without a report no test is blamed for: %r" % (
+            (blamed_status, clean_status),)
+    # Which boots count as read: those recorded before the flag by the old rules only.
+    ck = c.r.console_checked
+    got = [ck({"salvaged": True}), ck({"salvaged": True, "report": "generic/001"}),
+           ck({"salvaged": True, "console_checked": False}),
+           ck({"qemu_run_status": 0, "console_checked": False}), ck({"qemu_run_status": -2})]
+    if got != [True, False, False, True, False]:
+        return "console_checked: %r" % got
+    return None
+
+
+def case_console_reading(c):
+    r = c.r
+    console = os.path.join(c.work, "unit.console.log")
+    dump = ["Call Trace:", " <TASK>", " dump_stack_lvl+0x33/0x70", " dump_stack+0x14/0x16",
+            " ? planted_a+0x1/0x2", " ? planted_b+0x1/0x2", " ? planted_c+0x1/0x2",
+            " xfs_error_report+0x3e/0x40", " xfs_trans_cancel+0x93/0x1d0", " </TASK>"]
+    lines = [RUN % "generic/001",
+             "daxcow fstests watchdog: generic/001 exceeded 900s",
+             "sysrq: Show Blocked State", "task:xfs_io state:D stack:0 pid:812",
+             # check announces the next test while the blocked tasks' dump still prints
+             RUN % "generic/010", "Call Trace:", " <TASK>", " schedule+0x2d/0x90", " </TASK>",
+             RUN % "generic/011", "INFO: task fsstress:99 blocked for more than 120 seconds.",
+             "task:fsstress state:D stack:0 pid:99", "Call Trace:", " <TASK>",
+             " schedule+0x2d/0x90", " </TASK>",
+             RUN % "generic/012", "XFS (pmem1): Internal error xfs_trans_cancel at line 1",
+             "CPU: 0 UID: 0 PID: 3309 Comm: fio"] + dump
+    with open(console, "w") as f:
+        f.write("".join("[    2.000000] %s\n" % l for l in lines))
+    found = r.boot_reports({"console": console})
+    if sorted(found) != ["generic/011", "generic/012"] or len(found["generic/011"]) != 1:
+        return "reports found: %r (a blocked task's stack is no report, a hung task's " \
+            "headline is one)" % found
+    # The real generic/019 dump's shape, three unreliable frames deeper: still the known dump.
+    if not r.known_dump(found["generic/012"][0], "xfs_trans_cancel") or \
+            r.known_dump(found["generic/012"][0], "planted_a"):
+        return "known_dump on a deep dump: %r" % found["generic/012"][0]
+    # An empty console was read: no report, and not "no console".
+    open(console, "w").close()
+    if r.boot_reports({"console": console}) != {}:
+        return "an empty console: %r" % r.boot_reports({"console": console})
     return None
 
 
@@ -1188,6 +1277,8 @@ CASES = [
     ("... not the tests --rerun names", case_rerun_is_not_salvaged),
     ("... a report in a test --rerun names fails that test, no other",
      case_rerun_report_in_a_killed_boot_is_its_own),
+    ("... but a test --rerun names under the other engine",
+     case_rerun_under_the_other_engine_is_salvaged),
     ("... not another run's boot", case_another_runs_boot_is_not_salvaged),
     ("... not while its guest lives, nor without its console",
      case_live_guest_or_no_console_is_not_salvaged),
@@ -1202,6 +1293,8 @@ CASES = [
     ("fail:report:FUNCTION accepts only bare stack dumps through FUNCTION", case_report_signature),
     ("--resume reads the consoles of boots recorded unchecked; a gone one is reported",
      case_resume_rechecks_old_boots),
+    ("a console's reports: not a dump of blocked tasks, a known dump however deep",
+     case_console_reading),
     ("passing under C and not run under Rust fails the run", case_not_run_under_rust_only_fails),
     ("a test without a result is classed: died, timeout, panic (also in the long tests' table)",
      case_classes_of_lost_tests),
