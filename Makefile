@@ -69,13 +69,25 @@ bench-profile: deps kernel module
 	@bash scripts/bench-profile.sh
 
 # fstests under both engines on a tree the user built (never fetched or built here):
-#   make fstests FSTESTS_DIR=/path/to/xfstests [GROUPS="dax dedupe clone mmap"] [ENGINES=rust,c]
-#                [SECTIONS=dax: also dax_pmd, dax_rt, nodax] [TESTS="generic/001 ..."] [PER_BOOT=60] [TEST_TIMEOUT=5400]
+#   make fstests FSTESTS_DIR=/path/to/xfstests [PROFILE=fstests] [GROUPS="dax dedupe clone mmap"]
+#                [ENGINES=rust,c] [SECTIONS=dax: also dax_pmd, dax_rt, nodax]
+#                [TESTS="generic/001 ..."] [PER_BOOT=60] [TEST_TIMEOUT=5400]
+#   The committed runs: PROFILE=fstests (docs/fstests.md: its defaults are the three sections
+#   and a 7200 s watchdog) and PROFILE=debug (docs/fstests-debug.md: clone and dedupe, a
+#   1200 s watchdog); any other profile, group list or TESTS is a spot run under build/.
 #                [JOBS=2: the engines' guests side by side; JOBS=1 one guest at a time]
 #                [RESUME=1: keep the last run's results and run only what it did not reach;
 #                 GROUPS may add groups to it; same patches, kernel config, module and tree]
 #                [RERUN="generic/168 ...": with RESUME=1, run these again, e.g. with a longer
 #                 TEST_TIMEOUT, replacing their results]
+ifeq ($(PROFILE),fstests)
+SECTIONS ?= dax dax_pmd dax_rt
+TEST_TIMEOUT ?= 7200
+endif
+ifeq ($(PROFILE),debug)
+GROUPS   ?= clone dedupe
+TEST_TIMEOUT ?= 1200
+endif
 GROUPS   ?= dax dedupe clone mmap
 ENGINES  ?= rust,c
 SECTIONS ?= dax

@@ -69,7 +69,8 @@ CHECKOUT_PATHS_READ = ("TOP",)
 
 class FakeGuest:
     """Stands in for run_boot.  plan[engine][test] is what the test does in a boot of that
-    engine: pass (default), fail, notrun, die (the guest dies during it), hang (the watchdog
+    engine (plan["ENGINE@SECTION"][test] in one section only): pass (default), fail, notrun,
+    notrun-other (not run, for a reason of its own), die (the guest dies during it), hang (the watchdog
     stops it), panic (the kernel panics during it), report (it passes, but the kernel logs a
     WARNING while it runs), trace (the same with an XFS error dump, no WARNING line), sigint
     (Ctrl-C arrives while it runs), raise (the runner itself fails); reports first, then an
@@ -84,8 +85,9 @@ class FakeGuest:
         self.boots = []        # (engine, tests) per boot, in order
         self.ran = {}          # (engine, test) -> times started
 
-    def action(self, engine, test):
-        a = self.plan.get(engine, {}).get(test, "pass")
+    def action(self, engine, test, section):
+        a = self.plan.get("%s@%s" % (engine, section), {}).get(test) or \
+            self.plan.get(engine, {}).get(test, "pass")
         if isinstance(a, list):
             return a.pop(0) if a else "pass"
         return a
@@ -100,7 +102,7 @@ class FakeGuest:
         log = ["[    1.000000] Linux version 7.3.4 (fake)"]
         for t in tests:
             self.ran[(engine, t)] = self.ran.get((engine, t), 0) + 1
-            a = self.action(engine, t)
+            a = self.action(engine, t, section)
             if a == "raise":
                 raise RuntimeError("planted runner failure at %s" % t)
             log.append("[    2.000000] run fstests %s at 2026-11-26 07:00:00" % t)
@@ -170,6 +172,8 @@ class FakeGuest:
             rec = {"status": a, "time": 1.0}
             if a == "notrun":
                 rec["reason"] = "planted: not run"
+            if a == "notrun-other":
+                rec = {"status": "notrun", "time": 1.0, "reason": "planted: not run, another way"}
             if a == "fail":
                 # As check writes it: with the absolute path of the .out.bad in this checkout.
                 rec["reason"] = "planted: output mismatch (see %s/build/fstests/%s.out.bad)" % (
@@ -205,6 +209,7 @@ class Case:
         self.r.COMMITTED_SUMMARY, self.r.COMMITTED_DOC = self.r.SUMMARY, self.r.DOC
         self.r.EXPECTED = os.path.join(workdir, "expected")
         self.r.COMMITTED_GROUPS = ["dax", "clone"]   # the selection the cases run
+        self.r.COMMITTED_PROFILE = "default"         # and its profile
         self.r.DEBUG_SUMMARY = os.path.join(workdir, "fstests-debug.json")
         self.r.DEBUG_DOC = os.path.join(workdir, "fstests-debug.md")
         self.r.mirror_tree = lambda tree, engine: tree
@@ -247,8 +252,8 @@ class Case:
         with open(self.r.SUMMARY) as f:
             return json.load(f)
 
-    def report(self):
-        with open(self.r.DOC) as f:
+    def report(self, path=None):
+        with open(path or self.r.DOC) as f:
             return f.read()
 
     def result(self, test, engine):
@@ -873,6 +878,59 @@ def case_debug_overlay(c):
     return None
 
 
+def case_not_run_reasons_are_compared(c):
+    # generic/012 is not run, for the reason its entries were written for, in the committed
+    # run's section dax; for another in dax_pmd, under C, and on the debug kernel.  dax's
+    # entry for generic/010 is stale: it passes there.
+    for e in ("rust", "c"):
+        c.expect("dax", e, ["generic/010 notrun:needs:planted planted: stale, it passes",
+                            "generic/012 notrun:needs:planted planted: the reason of dax"])
+    rc = c.run(FakeGuest({"rust": {"generic/012": "notrun"},
+                          "c": {"generic/012": "notrun"},
+                          "rust@dax_pmd": {"generic/010": "notrun", "generic/012": "notrun-other"},
+                          "c@dax_pmd": {"generic/010": "notrun", "generic/012": "notrun-other"}}),
+               sections="dax dax_pmd")
+    if rc != 0:
+        return "the committed run: status %r" % rc
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        c.r.cmd_expected_draft(argparse.Namespace(section="dax_pmd", engine="rust", like="dax",
+                                                   debug=False))
+    want = ["generic/010 notrun:needs:FIXME FIXME planted: not run",
+            "generic/012 notrun:needs:FIXME FIXME planted: not run, another way"]
+    if out.getvalue().splitlines() != want:
+        return "--like took dax's entry for another not-run reason, or a stale one: %r" \
+            % out.getvalue()
+    committed = (c.r.SUMMARY, c.r.DOC)
+    # Under C only, generic/011 is not run: the report lists it, and that expected/ lacks it.
+    rc = c.run(FakeGuest({"rust": {"generic/012": "notrun-other"},
+                          "c": {"generic/011": "notrun", "generic/012": "notrun"}}),
+               groups="dedupe clone", profile="debug")
+    c.r.SUMMARY, c.r.DOC = committed
+    debug_report = c.report(c.r.DEBUG_DOC)
+    for want in ("- `generic/012` under c: planted: not run\n",
+                 "- `generic/011` under c: planted: not run (rust: pass)\n",
+                 "Not run under c and not yet in `expected/dax/c`: generic/011\n"):
+        if want not in debug_report:
+            return "the debug report lacks %r" % want
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        c.r.cmd_expected_draft(argparse.Namespace(section="dax", engine="rust", like="",
+                                                   debug=True))
+    want = ["generic/012 notrun:needs:FIXME FIXME planted: not run, another way"]
+    if out.getvalue().splitlines() != want:
+        return "the debug draft took the base entry for another not-run reason: %r" \
+            % out.getvalue()
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        c.r.cmd_expected_draft(argparse.Namespace(section="dax", engine="c", like="",
+                                                   debug=True))
+    if out.getvalue().splitlines() != ["generic/011 notrun:needs:FIXME FIXME planted: not run"]:
+        return "the debug draft under C (generic/012 as the base has it, generic/011 not " \
+            "listed): %r" % out.getvalue()
+    return None
+
+
 FAKE_QEMU_RUN = r"""#!/bin/bash
 # What qemu/run and the guest leave for the runner: qemu/run's line naming the console, check's
 # check.out and result.xml (rewritten as each test finishes), the kernel release and daxcow's
@@ -962,12 +1020,20 @@ def runs_beside_the_committed_one(c, *selections):
 
 
 def case_spot_run_leaves_the_committed_report_alone(c):
-    err, wrote = runs_beside_the_committed_one(c, {"tests": "generic/001 xfs/100"})
+    # Resuming the committed groups on another profile resumes no run (it would be a spot
+    # run, and there is none): it stops, and names the committed run's profile.
+    rc = c.run(FakeGuest(), resume=True, profile="other")
+    if rc != "exit 2" or "no run to resume" not in c.out.getvalue() or \
+            "(the committed run is PROFILE=default's)" not in c.out.getvalue():
+        return "a resume of the committed groups on another profile: status %r" % rc
+    # Named tests; then the committed groups on a kernel other than the committed run's.
+    err, wrote = runs_beside_the_committed_one(c, {"tests": "generic/001 xfs/100"},
+                                               {"profile": "pristine"})
     if err:
         return err
-    spot = wrote[0]
-    if not all(os.path.exists(p) and p.startswith(c.r.BUILD) for p in spot):
-        return "the spot run's report is not under build/: %r" % (spot,)
+    for spot in wrote:
+        if not all(os.path.exists(p) and p.startswith(c.r.BUILD) for p in spot):
+            return "the spot run's report is not under build/: %r" % (spot,)
     return None
 
 
@@ -1303,7 +1369,9 @@ CASES = [
      case_expected_draft),
     ("a debug-profile run reads ENGINE.debug over ENGINE; expected-draft --debug drafts it",
      case_debug_overlay),
-    ("a spot run (TESTS=) reports under build/, the committed report untouched",
+    ("a not-run's fstests reason: another engine's is reported, a draft checks it against "
+     "the one its entry was written for", case_not_run_reasons_are_compared),
+    ("a spot run (TESTS=, another profile) reports under build/, the committed report untouched",
      case_spot_run_leaves_the_committed_report_alone),
     ("PROFILE=debug over clone and dedupe is a committed run of its own",
      case_debug_run_has_its_own_committed_report),
