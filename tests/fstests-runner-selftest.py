@@ -70,7 +70,8 @@ CHECKOUT_PATHS_READ = ("TOP",)
 class FakeGuest:
     """Stands in for run_boot.  plan[engine][test] is what the test does in a boot of that
     engine (plan["ENGINE@SECTION"][test] in one section only): pass (default), fail, notrun,
-    notrun-other (not run, for a reason of its own), die (the guest dies during it), hang (the watchdog
+    notrun-other (not run, for a reason of its own), die (the guest dies during it), stuck
+    (qemu/run's timeout ends the guest, whose watchdog never fired), hang (the watchdog
     stops it), panic (the kernel panics during it), report (it passes, but the kernel logs a
     WARNING while it runs), trace (the same with an XFS error dump, no WARNING line), sigint
     (Ctrl-C arrives while it runs), raise (the runner itself fails); reports first, then an
@@ -161,9 +162,11 @@ class FakeGuest:
                         "[  908.000000]  <TASK>",
                         "[  908.000000]  schedule+0x2d/0x90",
                         "[  908.000000]  </TASK>"]
-            if a in ("die", "hang", "sigint", "panic"):
+            if a in ("die", "hang", "stuck", "sigint", "panic"):
                 running = t
-                status = {"die": 125, "hang": 125, "sigint": 130, "panic": 125}[a]
+                # stuck: the guest is too stuck for its watchdog, and qemu/run's own timeout
+                # ends it (124).
+                status = {"die": 125, "hang": 125, "stuck": 124, "sigint": 130, "panic": 125}[a]
                 if a == "sigint":
                     # What a Ctrl-C to the process group does: the signal reaches the runner's
                     # main thread while qemu/run, killed too, returns a nonzero status.
@@ -768,7 +771,7 @@ def case_not_run_under_rust_only_fails(c):
 
 def case_classes_of_lost_tests(c):
     g = FakeGuest({"rust": {"generic/001": "die", "generic/010": "hang"},
-                   "c": {"generic/002": "panic"}})
+                   "c": {"generic/002": "panic", "generic/011": "stuck"}})
     c.r.LONG_TESTS = ("generic/010",)
     # The watchdog's own line says 900 s, whatever this run's --test-timeout.
     c.run(g, per_boot=7, test_timeout=1000)
@@ -776,9 +779,10 @@ def case_classes_of_lost_tests(c):
             not in c.report():
         return "the long tests' table does not show the watchdog's verdict"
     got = {(t, e): (c.result(t, e) or {}).get("class")
-           for t, e in (("generic/001", "rust"), ("generic/010", "rust"), ("generic/002", "c"))}
+           for t, e in (("generic/001", "rust"), ("generic/010", "rust"), ("generic/002", "c"),
+                        ("generic/011", "c"))}
     want = {("generic/001", "rust"): "died", ("generic/010", "rust"): "timeout",
-            ("generic/002", "c"): "panic"}
+            ("generic/002", "c"): "panic", ("generic/011", "c"): "hang"}
     return None if got == want else "classes %r, wanted %r" % (got, want)
 
 
@@ -1362,7 +1366,8 @@ CASES = [
     ("a console's reports: not a dump of blocked tasks, a known dump however deep",
      case_console_reading),
     ("passing under C and not run under Rust fails the run", case_not_run_under_rust_only_fails),
-    ("a test without a result is classed: died, timeout, panic (also in the long tests' table)",
+    ("a test without a result is classed: died, timeout, hang, panic (also in the long tests' "
+     "table)",
      case_classes_of_lost_tests),
     ("a dax_rt section runs only the realtime group's tests", case_realtime_section_runs_its_group),
     ("expected-draft: listed entries kept, the like section's used, FIXME for the rest",
