@@ -79,7 +79,9 @@ bench-profile: deps kernel module
 #                [RESUME=1: keep the last run's results and run only what it did not reach;
 #                 GROUPS may add groups to it; same patches, kernel config, module and tree]
 #                [RERUN="generic/168 ...": with RESUME=1, run these again, e.g. with a longer
-#                 TEST_TIMEOUT, replacing their results]
+#                 TEST_TIMEOUT, replacing their results; RERUN_WHY="..." says why, and
+#                 RERUN_BOOTS="rust-dax-001 ..." names the boots, their consoles unread,
+#                 whose tests they are]
 ifeq ($(PROFILE),fstests)
 SECTIONS ?= dax dax_pmd dax_rt
 TEST_TIMEOUT ?= 7200
@@ -100,7 +102,8 @@ fstests:
 	@python3 qemu/fstests run "$(FSTESTS_DIR)" --groups "$(GROUPS)" --engines "$(ENGINES)" \
 		--sections "$(SECTIONS)" --tests "$(TESTS)" --per-boot $(PER_BOOT) \
 		--test-timeout $(TEST_TIMEOUT) --jobs $(JOBS) $(if $(RESUME),--resume) \
-		$(if $(RERUN),--rerun "$(RERUN)") $(if $(RERUN_WHY),--rerun-why "$(RERUN_WHY)")
+		$(if $(RERUN),--rerun "$(RERUN)") $(if $(RERUN_WHY),--rerun-why "$(RERUN_WHY)") \
+		$(if $(RERUN_BOOTS),--rerun-boots "$(RERUN_BOOTS)")
 
 # docs/fstests.md again from docs/fstests.json (after editing expected/).
 fstests-report:

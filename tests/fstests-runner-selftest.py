@@ -235,13 +235,14 @@ class Case:
             f.write("".join(l + "\n" for l in lines))
 
     def run(self, guest, resume=False, jobs=2, per_boot=3, groups="dax clone", tests="",
-            rerun="", test_timeout=900, sections="dax", profile="default", rerun_why=""):
+            rerun="", test_timeout=900, sections="dax", profile="default", rerun_why="",
+            rerun_boots=""):
         self.r.run_boot = guest
         args = argparse.Namespace(
             fstests_dir=self.tree, groups=groups, tests=tests, engines="rust,c",
             sections=sections, per_boot=per_boot, test_timeout=test_timeout, jobs=jobs,
             boot_timeout=3600, pmem_mib=4096, mem_mib=3072, profile=profile, resume=resume,
-            rerun=rerun, rerun_why=rerun_why)
+            rerun=rerun, rerun_why=rerun_why, rerun_boots=rerun_boots)
         old = signal.getsignal(signal.SIGINT)
         try:
             with contextlib.redirect_stdout(self.out), contextlib.redirect_stderr(self.out):
@@ -766,6 +767,9 @@ def case_not_run_under_rust_only_fails(c):
         return "status %r, wanted 1 (passes under C, not run under Rust)" % rc
     if "| generic/012 | notrun | pass |" not in c.report():
         return "the difference is not in the report"
+    # And in the table at the top: one test daxcow did worse on, none failing unlisted.
+    if "| `dax` | 7 of 7, 7 of 7 | 1 | 0 | 0 / 0 | " not in c.report():
+        return "the report's table at a glance does not count the difference"
     return None
 
 
@@ -778,6 +782,8 @@ def case_classes_of_lost_tests(c):
     if "| generic/010 | fail (timeout): hung: still running after 900s (watchdog) | pass in 1 s |" \
             not in c.report():
         return "the long tests' table does not show the watchdog's verdict"
+    if "| 0 of 1 | 0 |" not in c.report():
+        return "the table at a glance counts a loop-heavy test the watchdog cut short"
     got = {(t, e): (c.result(t, e) or {}).get("class")
            for t, e in (("generic/001", "rust"), ("generic/010", "rust"), ("generic/002", "c"),
                         ("generic/011", "c"))}
@@ -861,6 +867,9 @@ def case_debug_overlay(c):
     if "by reason class (`xfstests-config/expected/`): `config:CONFIG_PLANTED` 1" \
             not in c.report():
         return "the debug report does not count generic/012's not-run by the overlay's class"
+    if "| 1 / 0 | " not in c.report():
+        return "the table at a glance does not count generic/012, listed under both engines " \
+            "as not run for a kernel option, once"
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         c.r.cmd_expected_draft(argparse.Namespace(section="dax", engine="rust", like="",
@@ -1291,6 +1300,53 @@ def case_resume_rechecks_old_boots(c):
     return None
 
 
+def case_rerun_boots(c):
+    # A boot recorded with its console unread and gone (c-dax-009), whose tests were
+    # generic/001 and generic/002.
+    c.run(FakeGuest(), jobs=1, per_boot=7)
+    s = c.summary()
+    s["boots"].append({"label": "c-dax-009", "engine": "c", "section": "dax", "tests": 3,
+                       "finished": 2, "qemu_run_status": -2, "interrupted": True,
+                       "seconds": 1, "console": "build/logs/gone.console.log"})
+    with open(c.r.SUMMARY, "w") as f:
+        json.dump(s, f)
+    # Refused: a boot whose console was read; no --rerun; fewer tests of the boot's section
+    # under its engine than it finished; an unknown label.
+    for rerun, boots, why in (
+            ("generic/001@c", "rust-dax-001", "rust-dax-001 has its console read"),
+            ("", "c-dax-009", "give --rerun too"),
+            ("generic/001@rust generic/002@rust", "c-dax-009",
+             "finished 2 tests, and --rerun names 0 of section dax under c"),
+            ("generic/001@c", "c-dax-009", "finished 2 tests, and --rerun names 1"),
+            ("generic/001", "c-dax-099", "c-dax-099 is not a boot of this run")):
+        rc = c.run(FakeGuest(), resume=True, rerun=rerun, rerun_boots=boots)
+        if rc != "exit 2" or why not in c.out.getvalue():
+            return "--rerun-boots %r with --rerun %r: status %r, no %r" % (boots, rerun, rc, why)
+    rc = c.run(FakeGuest(), resume=True, rerun="generic/001@c generic/002@c",
+               rerun_why="planted: consoles gone", rerun_boots="c-dax-009")
+    rep = c.report()
+    if rc != 0 or "| 1 (their tests run again: 1) |" not in rep or \
+            "The tests of c-dax-009 have all been run again since" not in rep:
+        return "the report after the rerun of the boot's tests: status %r" % rc
+    # Another rerun naming the boot, not yet run to its end: not all of its tests ran again.
+    s = c.summary()
+    s["reruns"].append({"tests": ["generic/010@c", "generic/011@c"], "test_timeout": 900,
+                        "boots": ["c-dax-009"]})
+    del s["results"]["generic/011"]["dax"]["c"]
+    with contextlib.redirect_stdout(io.StringIO()):
+        c.r.write_report(s)
+    if "| 1 (their tests run again: 0) |" not in c.report():
+        return "a boot counted as run again with a rerun naming it unfinished"
+    # A result still the boot's own: its tests have not all run again.
+    s = c.summary()
+    s["results"]["generic/002"]["dax"]["c"]["boot"] = "c-dax-009"
+    with contextlib.redirect_stdout(io.StringIO()):
+        c.r.write_report(s)
+    if "| 1 (their tests run again: 0) |" not in c.report():
+        return "a boot with a result of its own still counted as run again"
+    return None
+
+
 def case_console_reading(c):
     r = c.r
     console = os.path.join(c.work, "unit.console.log")
@@ -1363,6 +1419,8 @@ CASES = [
     ("fail:report:FUNCTION accepts only bare stack dumps through FUNCTION", case_report_signature),
     ("--resume reads the consoles of boots recorded unchecked; a gone one is reported",
      case_resume_rechecks_old_boots),
+    ("--rerun-boots: the report says when the tests of boots with unread consoles ran again",
+     case_rerun_boots),
     ("a console's reports: not a dump of blocked tasks, a known dump however deep",
      case_console_reading),
     ("passing under C and not run under Rust fails the run", case_not_run_under_rust_only_fails),
