@@ -1347,6 +1347,27 @@ def case_rerun_boots(c):
     return None
 
 
+def case_makefile_defaults_per_profile(c):
+    # What `make fstests` passes the runner on each profile: the committed runs' selections
+    # by default, anything given on the command line over them.  (make only parses the
+    # Makefile here: the goal is --eval's, no recipe of the Makefile's runs.)
+    want = {("PROFILE=fstests",): "dax dedupe clone mmap|dax dax_pmd dax_rt|7200",
+            ("PROFILE=debug",): "clone dedupe|dax|1200",
+            ("PROFILE=default",): "dax dedupe clone mmap|dax|5400",
+            ("PROFILE=fstests", "SECTIONS=dax", "TEST_TIMEOUT=60"): "dax dedupe clone mmap|dax|60"}
+    for given, vars_ in want.items():
+        out = subprocess.run(
+            ["make", "-s", "--no-print-directory", "-C", TOP, *given, "--eval",
+             "selftest-vars: ; @echo '$(GROUPS)|$(SECTIONS)|$(TEST_TIMEOUT)'", "selftest-vars"],
+            capture_output=True, text=True,
+            env={k: v for k, v in os.environ.items()
+                 if k not in ("PROFILE", "GROUPS", "SECTIONS", "TEST_TIMEOUT", "MAKEFLAGS")})
+        if out.stdout.strip() != vars_:
+            return "make %s: %r, wanted %r (%s)" % (" ".join(given), out.stdout.strip(), vars_,
+                                                     out.stderr.strip())
+    return None
+
+
 def case_console_reading(c):
     r = c.r
     console = os.path.join(c.work, "unit.console.log")
@@ -1419,6 +1440,8 @@ CASES = [
     ("fail:report:FUNCTION accepts only bare stack dumps through FUNCTION", case_report_signature),
     ("--resume reads the consoles of boots recorded unchecked; a gone one is reported",
      case_resume_rechecks_old_boots),
+    ("the Makefile's defaults: the committed runs' selections per profile",
+     case_makefile_defaults_per_profile),
     ("--rerun-boots: the report says when the tests of boots with unread consoles ran again",
      case_rerun_boots),
     ("a console's reports: not a dump of blocked tasks, a known dump however deep",
