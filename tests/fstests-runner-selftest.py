@@ -256,6 +256,14 @@ class Case:
         with open(self.r.SUMMARY) as f:
             return json.load(f)
 
+    def draft(self, section, engine, like="", debug=False):
+        """expected-draft's output: the draft's lines, and its note on stderr."""
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            self.r.cmd_expected_draft(argparse.Namespace(section=section, engine=engine,
+                                                         like=like, debug=debug))
+        return out.getvalue().splitlines(), err.getvalue()
+
     def report(self, path=None):
         with open(path or self.r.DOC) as f:
             return f.read()
@@ -784,6 +792,8 @@ def case_classes_of_lost_tests(c):
         return "the long tests' table does not show the watchdog's verdict"
     if "| 0 of 1 | 0 |" not in c.report():
         return "the table at a glance counts a loop-heavy test the watchdog cut short"
+    if "- Per-test watchdog: 1000 s at the run's last start" not in c.report():
+        return "the report does not give the run's watchdog"
     got = {(t, e): (c.result(t, e) or {}).get("class")
            for t, e in (("generic/001", "rust"), ("generic/010", "rust"), ("generic/002", "c"),
                         ("generic/011", "c"))}
@@ -805,21 +815,18 @@ def case_expected_draft(c):
                           "c": {"generic/010": "fail", "generic/012": "notrun"}}))
     if rc != 1:
         return "status %r, wanted 1 (xfs/100 fails, unlisted)" % rc
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        c.r.cmd_expected_draft(argparse.Namespace(section="dax", engine="rust", like="dax_like",
-                                                   debug=False))
+    out, err = c.draft("dax", "rust", like="dax_like")
     want = ["# header kept", "generic/010 fail:output known, listed",
             "generic/012 notrun:needs:planted listed in the like section",
             "xfs/100 fail:output FIXME planted: output mismatch (see build/fstests/xfs/100.out.bad)",
             "xfs/999 notrun:needs:planted not selected, kept"]
-    if out.getvalue().splitlines() != want:
-        return "draft %r, wanted %r" % (out.getvalue().splitlines(), want)
+    if out != want:
+        return "draft %r, wanted %r" % (out, want)
     if "1 with FIXME; kept without a result: xfs/999; left out, now passing: generic/011" \
-            not in err.getvalue():
-        return "the draft's note: %r" % err.getvalue()
+            not in err:
+        return "the draft's note: %r" % err
     # Taken as is, the draft is refused: its FIXME must be completed first.
-    c.expect("dax", "rust", out.getvalue().splitlines())
+    c.expect("dax", "rust", out)
     try:
         with contextlib.redirect_stderr(io.StringIO()):
             c.r.load_expected("dax", "rust")
@@ -870,19 +877,16 @@ def case_debug_overlay(c):
     if "| 1 / 0 | " not in c.report():
         return "the table at a glance does not count generic/012, listed under both engines " \
             "as not run for a kernel option, once"
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        c.r.cmd_expected_draft(argparse.Namespace(section="dax", engine="rust", like="",
-                                                   debug=True))
+    out, err = c.draft("dax", "rust", debug=True)
     want = ["# header kept",
             "generic/011 fail:timeout planted: outruns the debug kernel's watchdog",
             "generic/012 notrun:config:CONFIG_PLANTED planted: the debug kernel lacks it",
             "xfs/999 notrun:needs:planted not selected, kept"]
-    if out.getvalue().splitlines() != want:
-        return "overlay draft %r, wanted %r" % (out.getvalue().splitlines(), want)
-    if "dax/rust.debug: 3 entries" not in err.getvalue() or \
-            "left out, now passing or as rust has it: generic/010" not in err.getvalue():
-        return "the overlay draft's note: %r" % err.getvalue()
+    if out != want:
+        return "overlay draft %r, wanted %r" % (out, want)
+    if "dax/rust.debug: 3 entries" not in err or \
+            "left out, now passing or as rust has it: generic/010" not in err:
+        return "the overlay draft's note: %r" % err
     # The committed run (another profile) does not read the debug overlays.
     c.r.SUMMARY, c.r.DOC = committed
     rc = c.run(guest())
@@ -905,15 +909,12 @@ def case_not_run_reasons_are_compared(c):
                sections="dax dax_pmd")
     if rc != 0:
         return "the committed run: status %r" % rc
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        c.r.cmd_expected_draft(argparse.Namespace(section="dax_pmd", engine="rust", like="dax",
-                                                   debug=False))
+    out, err = c.draft("dax_pmd", "rust", like="dax")
     want = ["generic/010 notrun:needs:FIXME FIXME planted: not run",
             "generic/012 notrun:needs:FIXME FIXME planted: not run, another way"]
-    if out.getvalue().splitlines() != want:
+    if out != want:
         return "--like took dax's entry for another not-run reason, or a stale one: %r" \
-            % out.getvalue()
+            % (out,)
     committed = (c.r.SUMMARY, c.r.DOC)
     # Under C only, generic/011 is not run: the report lists it, and that expected/ lacks it.
     rc = c.run(FakeGuest({"rust": {"generic/012": "notrun-other"},
@@ -926,21 +927,15 @@ def case_not_run_reasons_are_compared(c):
                  "Not run under c and not yet in `expected/dax/c`: generic/011\n"):
         if want not in debug_report:
             return "the debug report lacks %r" % want
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        c.r.cmd_expected_draft(argparse.Namespace(section="dax", engine="rust", like="",
-                                                   debug=True))
+    out, err = c.draft("dax", "rust", debug=True)
     want = ["generic/012 notrun:needs:FIXME FIXME planted: not run, another way"]
-    if out.getvalue().splitlines() != want:
+    if out != want:
         return "the debug draft took the base entry for another not-run reason: %r" \
-            % out.getvalue()
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
-        c.r.cmd_expected_draft(argparse.Namespace(section="dax", engine="c", like="",
-                                                   debug=True))
-    if out.getvalue().splitlines() != ["generic/011 notrun:needs:FIXME FIXME planted: not run"]:
+            % (out,)
+    out, err = c.draft("dax", "c", debug=True)
+    if out != ["generic/011 notrun:needs:FIXME FIXME planted: not run"]:
         return "the debug draft under C (generic/012 as the base has it, generic/011 not " \
-            "listed): %r" % out.getvalue()
+            "listed): %r" % (out,)
     return None
 
 
