@@ -141,8 +141,8 @@ if [ "$rc" != 0 ] && ! grep -q '^FAIL: ' build/check-guest.log; then
 	failed=$((failed + 1))
 fi
 
-echo "== racing seeds (two vCPUs in parallel)"
-qemu/run --parallel-vcpus --timeout 900 -- tests/guest/race.sh 2>&1 | tee build/check-race.log
+echo "== racing seeds and races (two vCPUs in parallel)"
+qemu/run --parallel-vcpus --timeout $((guest_timeout == 1200 ? 1500 : guest_timeout)) -- tests/guest/race.sh 2>&1 | tee build/check-race.log
 rc=${PIPESTATUS[0]}
 tally build/check-race.log
 at_least race "$(grep -c '^\(PASS\|FAIL\): ' build/check-race.log)"
