@@ -16,7 +16,12 @@ extern "C" {
     pub(crate) fn daxcow_stats_create(names: *const *const u8, nr: c_uint) -> c_int;
     /// Removes the debugfs file and frees the counters.
     pub(crate) fn daxcow_stats_destroy();
-    /// Adds `n` to counter `idx` on this CPU.
+    /// Adds `n` to counter `idx` on this CPU; ignores an `idx` at or past the number of live
+    /// counters (none before [`daxcow_stats_create`] or after [`daxcow_stats_destroy`]).
+    ///
+    /// # Safety
+    ///
+    /// Must not run concurrently with [`daxcow_stats_destroy`], which frees the counters.
     pub(crate) fn daxcow_stat_add(idx: c_uint, n: u64);
     /// Whether `copy_mc_to_kernel()` sees ERMS (`cpu_feature_enabled(X86_FEATURE_ERMS)`), for the
     /// KUnit suite.

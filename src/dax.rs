@@ -321,7 +321,10 @@ impl<'g> PmemDst<'g> {
     /// # Safety
     ///
     /// `[addr, addr + len)` must be kernel-mapped pmem of `dax_dev`, as its driver mapped it,
-    /// and stay mapped for `'g`; no Rust reference to it may exist.
+    /// and stay mapped for `'g`; `dax_dev` must stay live for `'g`; the bytes must be the
+    /// destination of the operation the engine is carrying out (the new blocks `fs/dax.c`
+    /// mapped for it, never a source or any block still shared); no Rust reference to them may
+    /// exist.
     #[cfg_attr(not(daxcow_trace), allow(unused_variables))]
     pub(crate) unsafe fn from_raw(
         guard: &'g DaxReadGuard,
@@ -335,8 +338,9 @@ impl<'g> PmemDst<'g> {
             return Err(EINVAL);
         }
         (addr.as_ptr() as usize).checked_add(len).ok_or(EINVAL)?;
-        // INVARIANT: the caller vouches for the mapping and its lifetime; the length is
-        // non-zero, at most isize::MAX, and does not wrap (checked above).
+        // INVARIANT: the caller vouches for the mapping, its device and their lifetime, and that
+        // the bytes are the operation's destination; the length is non-zero, at most
+        // isize::MAX, and does not wrap (checked above); nothing stored yet.
         Ok(PmemDst {
             span: PmemSpan {
                 addr,
@@ -382,6 +386,7 @@ impl<'g> PmemDst<'g> {
         let split = LineSplit::new(d, n);
         let (lead, lines, tail) = (split.lead(), split.lines(), split.tail());
         let bulk_end = split.bulk_end();
+        // INVARIANT: stores follow.
         self.stored = true;
         // Each step is recorded after it ran, with what it stored, so the trace is what
         // happened: a copy stopped by a poisoned line records no later step.
@@ -414,11 +419,19 @@ impl<'g> PmemDst<'g> {
     }
 
     /// Zeroes `n` bytes at `off` and writes them back.
+    ///
+    /// The stores are the kernel's `memset()`, not a Rust write: another CPU may store to the
+    /// same new blocks meanwhile (a write fault copying its page while a `write()` into the same
+    /// shared extent fills it; both map the COW fork's blocks before either remaps them), and a
+    /// Rust write racing with another access would be a data race.  The copies store in C and
+    /// assembly for the same reason.
     pub(crate) fn zero(&mut self, off: usize, n: usize) -> Result {
         let dst = self.span.range(off, n)?;
+        // INVARIANT: a store follows.
         self.stored = true;
-        // SAFETY: `[dst, dst + n)` is inside the span (checked), writable pmem.
-        unsafe { ptr::write_bytes(dst, 0, n) };
+        // SAFETY: `[dst, dst + n)` is inside the span (checked), writable pmem; memset() stores
+        // to exactly those bytes, outside Rust's memory model, as copy_mc_to_kernel() does.
+        unsafe { bindings::memset(dst.cast(), 0, n) };
         trace_event!(self, Event::Cached(dst as usize, dst as usize + n));
         self.write_back(off, n)
     }
@@ -503,7 +516,8 @@ unsafe fn equal_mc(x: *const u8, y: Option<*const u8>, len: usize) -> Result<boo
     }
     let mut a = [0u8; BLOCK];
     let mut b = [0u8; BLOCK];
-    // SAFETY: `x + bulk` is readable for `tail` bytes; `a` holds BLOCK > tail bytes.
+    // SAFETY: `x + bulk` is readable for `tail` bytes; `a` holds BLOCK > tail bytes, on the
+    // stack, so it does not overlap pmem.
     unsafe { copy_mc_edge(a.as_mut_ptr(), x.add(bulk), tail)? };
     if let Some(y) = y {
         // SAFETY: as above for `y` and `b`.

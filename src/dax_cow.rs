@@ -142,8 +142,10 @@ impl<'a> CopyRequest<'a> {
             return Err(EIO);
         }
         let (daddr, dax_dev) = (copy.daddr.cast(), dst_map.as_raw().dax_dev);
-        // SAFETY: `[daddr, daddr + dlen)` is pmem of the destination's dax device, mapped by
-        // its driver for 'a (the caller's guarantee).
+        // SAFETY: by the caller's guarantee, `[daddr, daddr + dlen)` is the new extent of this
+        // copy (struct dax_cow_copy: `daddr`), pmem of the destination's dax device mapped by
+        // its driver for 'a, and `dst` is the walk's iomap for 'a, so its device is live for
+        // 'a; the engine makes no Rust reference to pmem (module `dax`).
         let dst = unsafe { PmemDst::from_raw(guard, daddr, copy.dlen, dax_dev)? };
         // INVARIANT: `daddr` is the new extent at round_down(pos, align) by struct
         // dax_cow_copy's contract; the source kind, `len` and `align` were checked above.
@@ -248,7 +250,9 @@ unsafe extern "C" fn unshare_copy_c(
 ///
 /// Called by `fs/dax.c` only, with the contract of `dax_dedupe_file_range_compare()`: two live
 /// inodes whose mappings their callers keep stable for the call (both locked), their file
-/// system's iomap operations, and `same` pointing to the caller's result.
+/// system's iomap operations, and `same` pointing to the caller's result.  The operations
+/// must never be freed: [`record_test_ops`] may keep them.  An iomap operations table is a
+/// `static const` in every file system that has one.
 unsafe extern "C" fn range_compare_c(
     src: *mut bindings::inode,
     srcoff: bindings::loff_t,
@@ -262,10 +266,12 @@ unsafe extern "C" fn range_compare_c(
         return errno_of(Err(EINVAL));
     }
     let r = (|| {
-        // SAFETY: `ops` are the file system's iomap operations, valid for the call.
-        let ops = unsafe { ops.as_ref() }.ok_or(EINVAL)?;
+        // SAFETY: `ops` are the file system's iomap operations, never freed (the caller's
+        // guarantee).
+        let ops: &'static bindings::iomap_ops = unsafe { ops.as_ref() }.ok_or(EINVAL)?;
         // SAFETY: `src` is a live inode for the call (the caller's guarantee), so its super
-        // block and file system type are too; `record_test_ops` checks for null.
+        // block and file system type are too; `record_test_ops` checks for null; `ops` are
+        // its file system's.
         unsafe { record_test_ops(src, ops) };
         // SAFETY: both inodes are live with stable extent maps for the call (the caller's
         // guarantee), and `ops` are their file system's.
@@ -296,8 +302,11 @@ static TEST_IOMAP_OPS: AtomicPtr<bindings::iomap_ops> = AtomicPtr::new(ptr::null
 ///
 /// # Safety
 ///
-/// `inode` is a live inode, or null; `ops` are its file system's iomap operations.
-unsafe fn record_test_ops(inode: *mut bindings::inode, ops: &bindings::iomap_ops) {
+/// `inode` is a live inode, or null; `ops` are its file system's iomap operations.  The
+/// `'static` lifetime is the caller's promise that they are never freed: the C test caller may
+/// use them at any later time.  The checks below refuse operations in module or vmalloc memory
+/// as well, but cannot tell a static table from one in the slab.
+unsafe fn record_test_ops(inode: *mut bindings::inode, ops: &'static bindings::iomap_ops) {
     if !TEST_IOMAP_OPS.load(Ordering::Acquire).is_null() || inode.is_null() {
         return;
     }
