@@ -43,8 +43,7 @@ import struct
 import sys
 import time
 
-FICLONE = 0x40049409
-PAGE = 4096
+from cowlib import BLOCK as PAGE, FICLONE
 HALF = PAGE // 2
 PAGES = 256
 # The shared state: stop flag, then the faulter's pass count.
