@@ -211,6 +211,7 @@ class Case:
         self.r.SUMMARY = os.path.join(workdir, "fstests.json")   # beside the report
         self.r.COMMITTED_SUMMARY, self.r.COMMITTED_DOC = self.r.SUMMARY, self.r.DOC
         self.r.EXPECTED = os.path.join(workdir, "expected")
+        self.r.PROJECT_TESTS = os.path.join(workdir, "project-tests")   # none unless a case adds
         self.r.COMMITTED_GROUPS = ["dax", "clone"]   # the selection the cases run
         self.r.COMMITTED_PROFILE = "default"         # and its profile
         self.r.DEBUG_SUMMARY = os.path.join(workdir, "fstests-debug.json")
@@ -1148,6 +1149,66 @@ def case_realtime_section_runs_its_group(c):
     return None
 
 
+def add_project_test(c, name, groups, body="echo Silence is golden"):
+    """A test of the project's own, tests/fstests/NAME, with its golden output."""
+    path = os.path.join(c.r.PROJECT_TESTS, name)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write("#! /bin/bash\n. ./common/preamble\n_begin_fstest %s\n%s\n" % (groups, body))
+    os.chmod(path, 0o755)
+    with open(path + ".out", "w") as f:
+        f.write("QA output created by %s\nSilence is golden\n" % os.path.basename(name))
+    return path
+
+
+def case_project_tests(c):
+    r = c.r
+    add_project_test(c, "generic/900-cow-race", "auto quick clone mmap")
+    # Selected by its groups, numerically after the tree's own tests of the group.
+    got = r.select_tests(c.tree, ["dax", "clone"], [])
+    if got != ALL[:6] + ["generic/900-cow-race"] + ALL[6:]:
+        return "selected %r" % got
+    # Added to each engine's copy of the tree with its golden output and a group.list line,
+    # never to the tree itself.
+    dst = os.path.join(c.work, "copy")
+    shutil.copytree(c.tree, dst)
+    r.add_project_tests(dst)
+    gdir = os.path.join(dst, "tests", "generic")
+    if not (os.access(os.path.join(gdir, "900-cow-race"), os.X_OK)
+            and os.path.exists(os.path.join(gdir, "900-cow-race.out"))):
+        return "the test and its golden output are not in the copy"
+    with open(os.path.join(gdir, "group.list")) as f:
+        if f.read().splitlines()[-1] != "900-cow-race auto clone mmap quick":
+            return "the copy's group.list does not list the test"
+    if os.path.exists(os.path.join(c.tree, "tests", "generic", "900-cow-race")):
+        return "the test was added to the user's tree"
+    # It runs, under both engines, and its results carry its name.
+    rc = c.run(FakeGuest())
+    if rc != 0:
+        return "status %r" % rc
+    if any((c.result("generic/900-cow-race", e) or {}).get("status") != "pass"
+           for e in ("rust", "c")):
+        return "the project test has no result of its own"
+    # Its files changed: a resumed run runs it again, and nothing else.
+    add_project_test(c, "generic/900-cow-race", "auto quick clone mmap", body="true")
+    g = FakeGuest()
+    c.build = "build1"
+    rc = c.run(g, resume=True)
+    if rc != 0 or sorted(g.ran) != [("c", "generic/900-cow-race"), ("rust", "generic/900-cow-race")]:
+        return "resumed after the test changed: status %r, ran %r" % (rc, sorted(g.ran))
+    # A project test named like one of the tree's is refused.
+    add_project_test(c, "generic/010", "clone")
+    err = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(err):
+            r.select_tests(c.tree, ["clone"], [])
+        return "a project test named like one of the tree's was accepted"
+    except SystemExit:
+        if "has the name of one in FSTESTS_DIR" not in err.getvalue():
+            return "refused with %r" % err.getvalue()
+    return None
+
+
 def case_every_report_of_every_boot_fails_its_test(c):
     # Two tests of one boot with a report each: both fail, not only the first.
     c.run(FakeGuest({"rust": {"generic/001": "report", "generic/011": "trace"}}), per_boot=7)
@@ -1446,6 +1507,8 @@ CASES = [
      "table)",
      case_classes_of_lost_tests),
     ("a dax_rt section runs only the realtime group's tests", case_realtime_section_runs_its_group),
+    ("the project's own tests: selected by group, added to the tree's copies only, run again "
+     "when changed, refused under a name the tree has", case_project_tests),
     ("expected-draft: listed entries kept, the like section's used, FIXME for the rest",
      case_expected_draft),
     ("a debug-profile run reads ENGINE.debug over ENGINE; expected-draft --debug drafts it",
