@@ -8,7 +8,6 @@ set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
 disk=pmem0 dev=/dev/pmem0 mnt=/mnt/badblocks
-stats=/sys/kernel/debug/daxcow/stats
 
 run_cases() {  # $1: output file
 	mkfs_dax $dev $mnt
@@ -27,9 +26,9 @@ run_cases() {  # $1: output file
 }
 
 grep -q '^daxcow ' /proc/modules || insmod "${DAXCOW_KO:?}"
-errors_before=$(awk '$1 == "errors" { print $2 }' $stats)
+errors_before=$(daxcow_stat errors)
 run_cases /tmp/bb.rust
-errors_after=$(awk '$1 == "errors" { print $2 }' $stats)
+errors_after=$(daxcow_stat errors)
 rmmod daxcow || die "rmmod daxcow"
 run_cases /tmp/bb.c
 insmod "$DAXCOW_KO" || die "insmod daxcow"

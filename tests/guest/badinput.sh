@@ -6,7 +6,6 @@ set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
 dev=/dev/pmem0 mnt=/mnt/bad other=/tmp/bad-other
-stats=/sys/kernel/debug/daxcow/stats
 mkdir -p $other
 
 run_cases() {  # $1: output file
@@ -16,9 +15,9 @@ run_cases() {  # $1: output file
 }
 
 grep -q '^daxcow ' /proc/modules || insmod "${DAXCOW_KO:?}"
-before=$(awk '$1 == "compares" { print $2 }' $stats)
+before=$(daxcow_stat compares)
 run_cases /tmp/bad.rust
-after=$(awk '$1 == "compares" { print $2 }' $stats)
+after=$(daxcow_stat compares)
 rmmod daxcow || die "rmmod daxcow"
 run_cases /tmp/bad.c
 insmod "$DAXCOW_KO" || die "insmod daxcow"

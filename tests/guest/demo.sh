@@ -9,9 +9,8 @@ mnt=/mnt/demo
 model=/tmp/demo-model
 size=$((64 << 20))
 
-stats=/sys/kernel/debug/daxcow/stats
 engine="in-tree C (daxcow not loaded)"
-grep -q '^daxcow ' /proc/modules && engine="daxcow (Rust), counters in $stats"
+grep -q '^daxcow ' /proc/modules && engine="daxcow (Rust), counters in $daxcow_stats"
 echo "== daxcow demo on $(uname -r), engine: $engine"
 [ -b "$dev" ] || die "no pmem device $dev"
 info "$dev: $(($(blockdev --getsize64 "$dev") >> 20)) MiB, dax: $(cat /sys/block/${dev#/dev/}/queue/dax 2>/dev/null)"
@@ -59,9 +58,9 @@ out=$(xfs_io -c "dedupe $mnt/clone 0 0 65536" $mnt/dup 2>&1)
 info "dedupe of differing ranges: $(echo $out)"
 check "FIDEDUPERANGE of differing ranges reports a difference" grep -qi "did not match" <<<"$out"
 
-if [ -r $stats ]; then
+if [ -r $daxcow_stats ]; then
 	info "daxcow counters:"
-	while read -r name value; do info "  $name $value"; done < $stats
+	while read -r name value; do info "  $name $value"; done < $daxcow_stats
 fi
 
 umount $mnt

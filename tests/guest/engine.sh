@@ -7,14 +7,11 @@ set -u
 
 dev=/dev/pmem0
 mnt=/mnt/engine
-stats=/sys/kernel/debug/daxcow/stats
 M=/tmp/engine-model
 here=$(cd "$(dirname "$0")" && pwd)
 
-# stat NAME: the counter's current value (empty when daxcow is not loaded).
-stat() { awk -v n="$1" '$1 == n { print $2 }' "$stats" 2>/dev/null; }
 # moved NAME BEFORE [MIN]: the counter grew by at least MIN (1) since BEFORE.
-moved() { local now; now=$(stat "$1"); [ -n "$now" ] && [ -n "$2" ] && [ $((now - $2)) -ge "${3:-1}" ]; }
+moved() { local now; now=$(daxcow_stat "$1"); [ -n "$now" ] && [ -n "$2" ] && [ $((now - $2)) -ge "${3:-1}" ]; }
 
 # fresh_pair NAME SIZE: $mnt/NAME (random data, model $M.NAME) and a reflink $mnt/NAME.c.
 fresh_pair() {
@@ -25,7 +22,7 @@ fresh_pair() {
 }
 
 mkfs_dax "$dev" "$mnt"
-check "daxcow counters are readable" test -r "$stats"
+check "daxcow counters are readable" test -r "$daxcow_stats"
 # lib.sh's FIEMAP helpers count extents, not holes: two written blocks around a hole.
 xfs_io -f -c "pwrite -q 0 4096" -c "pwrite -q 8192 4096" -c fsync $mnt/holey
 check "FIEMAP helpers: a hole between two extents is not an extent" \
@@ -36,7 +33,7 @@ rm -f $mnt/holey
 fresh_pair w $((1 << 20))
 for c in "head 100 3996" "tail 8192 100" "both 12388 200" "both-across-pages 20000 9000"; do
 	set -- $c
-	b=$(stat cow_write); bc=$(stat cow_bytes_copied)
+	b=$(daxcow_stat cow_write); bc=$(daxcow_stat cow_bytes_copied)
 	xfs_io -c "pwrite -q -S 0x41 $2 $3" $mnt/w.c
 	patch_model $M.w.c "$2" "$3" 0x41
 	check "write $1 ($2+$3): data" same $mnt/w.c $M.w.c
@@ -54,7 +51,7 @@ done
 cp $mnt/frag $M.frag
 cp --reflink=always $mnt/frag $mnt/frag.c; cp $M.frag $M.frag.c
 info "frag has $(total_extents $mnt/frag) extents"
-b=$(stat cow_write)
+b=$(daxcow_stat cow_write)
 xfs_io -c "pwrite -q -S 0x42 10000 90000" $mnt/frag.c
 patch_model $M.frag.c 10000 90000 0x42
 check "write across several shared extents: data" same $mnt/frag.c $M.frag.c
@@ -74,7 +71,7 @@ check "short write into a shared extent: bytes it did not store keep the old dat
 
 # --- mmap write fault on a shared page (PTE) ---
 fresh_pair f $((1 << 20))
-b=$(stat cow_fault_pte); bc=$(stat cow_bytes_copied)
+b=$(daxcow_stat cow_fault_pte); bc=$(daxcow_stat cow_bytes_copied)
 xfs_io -c "mmap -w 0 1m" -c "mwrite -S 0x43 4100 10" -c "msync -s 0 1m" $mnt/f.c
 patch_model $M.f.c 4100 10 0x43
 check "PTE write fault: data" same $mnt/f.c $M.f.c
@@ -93,7 +90,7 @@ xfs_io -c "extsize 2m" -c "cowextsize 2m" $pmd/p
 head -c $((4 << 20)) /dev/urandom > $M.p
 cp $M.p $pmd/p
 cp --reflink=always $pmd/p $pmd/p.c; cp $M.p $M.p.c
-b=$(stat cow_fault_pmd); bc=$(stat cow_bytes_copied)
+b=$(daxcow_stat cow_fault_pmd); bc=$(daxcow_stat cow_bytes_copied)
 xfs_io -c "mmap -w 0 4m" -c "mwrite -S 0x44 $((2 << 20)) 1" -c "msync -s 0 4m" $pmd/p.c
 patch_model $M.p.c $((2 << 20)) 1 0x44
 check "PMD write fault: data" same $pmd/p.c $M.p.c
@@ -105,17 +102,17 @@ check "PMD file system: xfs_repair -n clean" quiet xfs_repair -n /dev/pmem1
 
 # --- zeroing into shared extents: zero range, punch hole, truncate ---
 fresh_pair z $((1 << 20))
-b=$(stat cow_zero)
+b=$(daxcow_stat cow_zero)
 xfs_io -c "fzero 5000 3000" $mnt/z.c
 patch_model $M.z.c 5000 3000 0x00
 check "zero range into a shared extent: data" same $mnt/z.c $M.z.c
 check "zero range: cow_zero counted" moved cow_zero "$b"
-b=$(stat cow_zero)
+b=$(daxcow_stat cow_zero)
 xfs_io -c "fpunch 70000 10000" $mnt/z.c
 patch_model $M.z.c 70000 10000 0x00
 check "punch hole into a shared extent: data" same $mnt/z.c $M.z.c
 check "punch hole: cow_zero counted" moved cow_zero "$b"
-b=$(stat cow_zero)
+b=$(daxcow_stat cow_zero)
 xfs_io -c "truncate 300001" $mnt/z.c
 truncate -s 300001 $M.z.c
 check "truncate into a shared extent: data" same $mnt/z.c $M.z.c
@@ -126,7 +123,7 @@ check "zeroing: source untouched" same $mnt/z $M.z
 
 # --- FALLOC_FL_UNSHARE_RANGE ---
 fresh_pair u $((1 << 20))
-b=$(stat unshares); bb=$(stat unshare_bytes)
+b=$(daxcow_stat unshares); bb=$(daxcow_stat unshare_bytes)
 xfs_io -c "funshare 0 1m" $mnt/u.c
 check "unshare: data" same $mnt/u.c $M.u.c
 check "unshare: extents no longer shared" test "$(shared_extents $mnt/u.c)" -eq 0
@@ -136,7 +133,7 @@ check "unshare: 1 MiB copied" moved unshare_bytes "$bb" $((1 << 20))
 # --- FIDEDUPERANGE ---
 head -c $((1 << 20)) /dev/urandom > $M.d
 cp $M.d $mnt/d1; cp $M.d $mnt/d2; sync
-b=$(stat compares); bb=$(stat bytes_compared)
+b=$(daxcow_stat compares); bb=$(daxcow_stat bytes_compared)
 out=$(xfs_io -c "dedupe $mnt/d1 0 0 1m" $mnt/d2 2>&1)
 check "dedupe identical: all bytes deduped" grep -q "deduped 1048576/1048576" <<<"$out"
 check "dedupe identical: extents shared after" test "$(shared_extents $mnt/d2)" -gt 0
@@ -149,7 +146,7 @@ check "dedupe identical: 1 MiB compared" moved bytes_compared "$bb" $((1 << 20))
 # other_byte FILE OFFSET: a byte value that is not the one at OFFSET in FILE.
 other_byte() { printf '0x%02x' $(( ($(od -An -tu1 -j "$2" -N1 "$1") + 1) % 256 )); }
 cp $M.d $mnt/d3; xfs_io -c "pwrite -q -S $(other_byte $M.d $(( (1 << 20) - 1 ))) $(( (1 << 20) - 1 )) 1" $mnt/d3; sync
-b=$(stat mismatches)
+b=$(daxcow_stat mismatches)
 out=$(xfs_io -c "dedupe $mnt/d1 0 0 1m" $mnt/d3 2>&1)
 check "dedupe differing in the last byte: reported different" grep -qi "did not match" <<<"$out"
 check "dedupe differing: mismatches counted" moved mismatches "$b"
@@ -158,7 +155,7 @@ check "dedupe differing: nothing shared" test "$(shared_extents $mnt/d3)" -eq 0
 # Holes: hole against hole is the same; hole against data (even zeroes) differs, as in C.
 xfs_io -f -c "truncate 1m" -c "pwrite -q -S 0 512k 4k" $mnt/h1 >/dev/null
 xfs_io -f -c "truncate 1m" -c "pwrite -q -S 0 512k 4k" $mnt/h2 >/dev/null
-b=$(stat compares)
+b=$(daxcow_stat compares)
 out=$(xfs_io -c "dedupe $mnt/h1 0 0 64k" $mnt/h2 2>&1)
 check "dedupe hole against hole: same" grep -q "deduped 65536/65536" <<<"$out"
 check "dedupe holes: compares counted" moved compares "$b"
@@ -169,7 +166,7 @@ check "dedupe hole against zeroes: different" grep -qi "did not match" <<<"$out"
 # Several destinations in one call: two identical, one different.
 cp $M.d $mnt/m1; cp $M.d $mnt/m2; cp $M.d $mnt/m3
 xfs_io -c "pwrite -q -S $(other_byte $M.d 4096) 4096 1" $mnt/m3; sync
-b=$(stat compares)
+b=$(daxcow_stat compares)
 out=$(python3 "$here/dedupe.py" $mnt/d1 0 65536 $mnt/m1:0 $mnt/m2:0 $mnt/m3:0)
 info "multi-destination dedupe: $(echo $out)"
 check "dedupe to three destinations: results" test "$(echo $out)" = "0 65536 0 65536 1 0"

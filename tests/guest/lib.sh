@@ -19,6 +19,11 @@ info() { echo "  $*"; }
 die() { echo "FAIL: $*"; exit 1; }
 finish() { echo "  ($pass_count passed, $fail_count failed in $(basename "$0"))"; [ "$fail_count" = 0 ]; }
 
+# daxcow's counters (src/stats.rs): one "name value" line each, while the module is loaded.
+daxcow_stats=/sys/kernel/debug/daxcow/stats
+# daxcow_stat NAME: the counter's current value, empty when daxcow is not loaded.
+daxcow_stat() { awk -v name="$1" '$1 == name { print $2 }' "$daxcow_stats" 2>/dev/null; }
+
 STATX_ATTR_DAX=0x00200000
 FIEMAP_EXTENT_SHARED=0x2000
 

@@ -16,8 +16,8 @@ dev=/dev/pmem1 mnt=/mnt/lostwrite
 secs=${LOSTWRITE_SECS:-10}
 umount $mnt 2>/dev/null
 
-stat() { awk -v name="$1" '$1 == name { print $2 }' /sys/kernel/debug/daxcow/stats 2>/dev/null || echo 0; }
-cow_faults() { stat cow_fault_pte; }
+# counter NAME: daxcow's counter, 0 under the C engine (daxcow not loaded).
+counter() { local n; n=$(daxcow_stat "$1"); echo "${n:-0}"; }
 
 run() {  # OUTPUT ENGINE
 	local mode before
@@ -25,8 +25,8 @@ run() {  # OUTPUT ENGINE
 	for mode in store read disjoint self; do
 		mkfs_dax $dev $mnt
 		dmesg -C
-		before=$(cow_faults)
-		writes_before=$(stat cow_write)
+		before=$(counter cow_fault_pte)
+		writes_before=$(counter cow_write)
 		python3 "$here/lostwrite.py" $mnt/f "$secs" $mode > "$1.$mode" 2>&1
 		sed "s/^/$mode: /" "$1.$mode" >> "$1"
 		if [ "$2" = rust ] && [ "$mode" = self ]; then
@@ -36,14 +36,14 @@ run() {  # OUTPUT ENGINE
 			# least PAGES (256) passes a round; done in one pass, it would take one.
 			local rounds passes
 			rounds=$(awk '/ rounds$/ { print $1 }' "$1.$mode")
-			passes=$(( $(stat cow_write) - writes_before ))
+			passes=$(( $(counter cow_write) - writes_before ))
 			echo "self: $passes write copy-arounds in ${rounds:-0} rounds" >> "$1"
 			if [ "${rounds:-0}" -gt 0 ] && [ "$passes" -ge $((256 * rounds)) ]; then
 				echo "self: written a page at a time (the bounce path)" >> "$1"
 			fi
 		fi
 		if [ "$2" = rust ] && [ "$mode" = store ]; then
-			if [ "$(cow_faults)" -gt "$before" ]; then
+			if [ "$(counter cow_fault_pte)" -gt "$before" ]; then
 				echo "store: daxcow counted copy-on-write faults" >> "$1"
 			else
 				echo "store: daxcow counted no copy-on-write fault" >> "$1"
