@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Static checks, one PASS:/FAIL: line each: rustfmt, clippy on the module, checkpatch --strict on
-# every patch of the series, and a `// SAFETY:` comment on every unsafe block.
+# every patch of the series, each patch built on its own, the hook's cost, a `// SAFETY:` comment
+# on every unsafe block, the FFI edge, no trace code and no allocator, lock or sleep in the
+# engine of the default module.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -80,3 +82,37 @@ else
 	st=1
 fi
 result "the default module has no persistence-trace code" $st
+
+# The engine allocates nothing, takes no lock of its own and does not sleep (docs/design.md,
+# "Locking and allocation on the hot paths"): in the default module only module init (the
+# counters' per-CPU memory), the KUnit recovery tests and the two-file iterator's debugfs
+# interface (src/daxcow_apply2.c, a test harness) call an allocator, a lock, anything that
+# sleeps or a user copy.  The engine's paths may take dax_read_lock(), the nestable SRCU read
+# lock the C takes on the same paths.  Read from the module's call relocations, so an inlined
+# kernel helper shows by the call it leaves; the check also fails when it finds no allowed
+# caller (init must allocate), so a scan that reads nothing cannot pass.  LINT_KO reads another
+# build of the module.
+ko=${LINT_KO:-build/module-default/daxcow.ko}
+if [ -f $ko ]; then
+	llvm-objdump-19 -dr $ko | awk '
+		/^[0-9a-f]+ <.*>:$/ { fn = substr($2, 2, length($2) - 3); next }
+		/R_X86_64_/ { sym = $NF; sub(/[-+]0x[0-9a-f]+$/, "", sym); print fn, sym }' |
+	sort -u | awk '
+		$2 == "is_vmalloc_or_module_addr" { next }        # an address test, not an allocation
+		# Allocators; locks (SRCU too: the engine takes dax_read_lock(), an exported call);
+		# what sleeps; user copies, which may fault and sleep.  (No quote marks in here.)
+		$2 ~ /alloc|get_free_page|get_zeroed_page|kstrdup|kmemdup|asprintf/ ||
+		$2 ~ /mutex|spin_lock|_raw_|rwsem|^down|percpu_down|lock_two|invalidate_lock|srcu/ ||
+		$2 ~ /sleep|schedule|cond_resched|wait_for|synchronize_|copy_from_user|copy_to_user|_user$/ {
+			allowed = ($1 == "daxcow_stats_create" || $1 ~ /^apply2_/ || $1 ~ /3dax8recovery/)
+			print (allowed ? "allowed: " : "ENGINE:  ") $1 " calls " $2
+			if (allowed) n_allowed++; else bad++
+		}
+		END { if (!n_allowed) print "no allowed caller found: the scan read nothing"
+		      exit (bad || !n_allowed) }' >"$out" 2>&1
+	st=$?
+else
+	echo "no default build of the module (make module)" >"$out"
+	st=1
+fi
+result "the engine calls no allocator, lock or sleep (module relocations)" $st
