@@ -4,6 +4,9 @@
 
 usage: stalemap.py FILE SECONDS [MIB]
 
+Runs SECONDS, and longer (at most six times as long) until the writer has written 10 times
+and the reader made 10 passes.
+
 FILE is on XFS mounted -o dax=always with reflink; FILE.clone is made next to it.  The writer
 re-shares FILE's blocks with FICLONE (FILE.clone := FILE), so that its next pwrite() copies on
 write, then pwrite()s all of FILE with a new generation number at the start of every page, and
@@ -30,8 +33,9 @@ import time
 
 FICLONE = 0x40049409
 PAGE = 4096
-# The shared state: the published generation, then the reader's pass and stale counts.
-PUBLISHED, PASSES, STALE, READING = 0, 8, 16, 24
+# The shared state: the published generation, the reader's pass and stale counts, the page it
+# is reading, and the writer's word to stop.
+PUBLISHED, PASSES, STALE, READING, STOP = 0, 8, 16, 24, 32
 
 
 def main():
@@ -53,12 +57,17 @@ def main():
     os.fsync(fd)
     shared = mmap.mmap(-1, PAGE)  # anonymous and MAP_SHARED: seen by both processes
     struct.pack_into("<Q", shared, PUBLISHED, gen)
-    stop = time.monotonic() + secs
+    # SECONDS, and longer (up to six times as long) until the writer has written 10 times and
+    # the reader made 10 passes: a slow kernel (KASAN, lockdep) or a loaded host reads a pass
+    # in seconds.
+    start = time.monotonic()
+    stop, hard_stop = start + secs, start + 6 * secs
     reader = os.fork()
     if reader == 0:
         view = mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ)
         passes = stale = 0
-        while time.monotonic() < stop:
+        # Until the writer says so, or the hard stop (the writer's own) should it fail first.
+        while not struct.unpack_from("<Q", shared, STOP)[0] and time.monotonic() < hard_stop:
             for p in range(npages):
                 want = struct.unpack_from("<Q", shared, PUBLISHED)[0]
                 struct.pack_into("<Q", shared, READING, p)
@@ -74,7 +83,16 @@ def main():
         os._exit(0)
 
     writes = 0
-    while time.monotonic() < stop:
+    status = None
+    while True:
+        now = time.monotonic()
+        passes = struct.unpack_from("<Q", shared, PASSES)[0]
+        if now >= hard_stop or (now >= stop and writes >= 10 and passes >= 10):
+            break
+        pid, wstatus = os.waitpid(reader, os.WNOHANG)
+        if pid:  # the reader was killed (a fault's SIGBUS) or failed: judged below
+            status = wstatus
+            break
         fcntl.ioctl(cfd, FICLONE, fd)  # share the blocks again: the next write copies on write
         gen += 1
         stamp(gen)
@@ -83,7 +101,9 @@ def main():
             sys.exit("pwrite returned %d of %d" % (n, size))
         struct.pack_into("<Q", shared, PUBLISHED, gen)
         writes += 1
-    _, status = os.waitpid(reader, 0)
+    struct.pack_into("<Q", shared, STOP, 1)
+    if status is None:
+        _, status = os.waitpid(reader, 0)
     passes, stale = struct.unpack_from("<QQ", shared, PASSES)
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)

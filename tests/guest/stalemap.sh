@@ -3,6 +3,8 @@
 # each engine, in the racing boot whose two vCPUs run in parallel (tests/guest/race.sh): no
 # page reads older data than a completed pwrite() (patches/0014), the reader is never killed
 # (a fault meeting the entry of a remapped block: patches/0011), and no kernel report (0011-0013).
+# Each engine's run lasts STALEMAP_SECS (20), and longer, up to six times as long, until the
+# writer has written 10 times and the reader made 10 passes (a debug kernel is that slow).
 # On the pristine kernel (PROFILE=pristine, 7.3 without the series) these checks fail:
 # docs/failure-model.md records that run.
 set -u
