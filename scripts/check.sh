@@ -142,7 +142,9 @@ if [ "$rc" != 0 ] && ! grep -q '^FAIL: ' build/check-guest.log; then
 fi
 
 echo "== racing seeds and races (two vCPUs in parallel)"
-qemu/run --parallel-vcpus --timeout $((guest_timeout == 1200 ? 1500 : guest_timeout)) -- tests/guest/race.sh 2>&1 | tee build/check-race.log
+# The races run on until both processes have raced, up to 120 s per mode and engine
+# (stalemap.sh, lostwrite.sh): about 1,000 s on a slow host, besides the racing seeds.
+qemu/run --parallel-vcpus --timeout $((guest_timeout == 1200 ? 2400 : guest_timeout)) -- tests/guest/race.sh 2>&1 | tee build/check-race.log
 rc=${PIPESTATUS[0]}
 tally build/check-race.log
 at_least race "$(grep -c '^\(PASS\|FAIL\): ' build/check-race.log)"

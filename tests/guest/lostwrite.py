@@ -5,7 +5,7 @@ completed pwrite() stay written?
 usage: lostwrite.py FILE SECONDS [MODE]
 
 SECONDS is how long the writer runs at least (and at most twelve times as long, until it has
-written 10 rounds).
+written 10 rounds; in the self mode, SECONDS exactly).
 
 FILE is on XFS mounted -o dax=always with reflink; FILE.clone is made next to it.  The writer
 re-shares FILE's blocks with FICLONE (FILE.clone := FILE), so that what follows copies on write,
@@ -93,7 +93,8 @@ def main():
     if faulter == 0:
         view = mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
         passes = 0
-        while not struct.unpack_from("<Q", shared, STOP)[0]:
+        # Until the writer says so, or the hard stop (the writer's own) should it fail first.
+        while not struct.unpack_from("<Q", shared, STOP)[0] and time.monotonic() < hard_stop:
             for p in faulted:
                 if mode == "read":
                     _ = view[p * PAGE]
@@ -105,18 +106,20 @@ def main():
 
     writes = 0
     lost = []
-    while True:
-        now = time.monotonic()
-        if now >= hard_stop or (now >= stop and writes >= 10):
-            break
-        fcntl.ioctl(cfd, FICLONE, fd)  # share the blocks again: what follows copies on write
-        gen += 1
-        write_generation(gen)
-        writes += 1
-        lost = lost_pages(gen)  # every pwrite() of `gen` has returned
-        if lost:
-            break
-    struct.pack_into("<Q", shared, STOP, 1)
+    try:
+        while True:
+            now = time.monotonic()
+            if now >= hard_stop or (now >= stop and writes >= 10):
+                break
+            fcntl.ioctl(cfd, FICLONE, fd)  # share the blocks again: what follows copies on write
+            gen += 1
+            write_generation(gen)
+            writes += 1
+            lost = lost_pages(gen)  # every pwrite() of `gen` has returned
+            if lost:
+                break
+    finally:  # a failed write stops the faulter too
+        struct.pack_into("<Q", shared, STOP, 1)
     os.waitpid(faulter, 0)
     passes = struct.unpack_from("<Q", shared, PASSES)[0]
     print("%d writes, %d faulter passes (mode %s)" % (writes, passes, mode))

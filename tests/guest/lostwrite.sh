@@ -6,7 +6,7 @@
 # buffer is a mapping of the file it writes (0015's fallback: it must neither hang nor write
 # the wrong bytes, and under daxcow its counter shows the bounce path taken).  Each mode runs
 # 10 s (LOSTWRITE_SECS) and longer, up to twelve times as long, until the writer has 10
-# rounds.  On the pristine kernel (PROFILE=pristine, 7.3 without the series) the first
+# rounds (the self mode 10 s).  On the pristine kernel (PROFILE=pristine, 7.3 without the series) the first
 # check fails: docs/failure-model.md records that run.
 set -u
 . "$(dirname "$0")/lib.sh"

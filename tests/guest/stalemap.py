@@ -84,24 +84,26 @@ def main():
 
     writes = 0
     status = None
-    while True:
-        now = time.monotonic()
-        passes = struct.unpack_from("<Q", shared, PASSES)[0]
-        if now >= hard_stop or (now >= stop and writes >= 10 and passes >= 10):
-            break
-        pid, wstatus = os.waitpid(reader, os.WNOHANG)
-        if pid:  # the reader was killed (a fault's SIGBUS) or failed: judged below
-            status = wstatus
-            break
-        fcntl.ioctl(cfd, FICLONE, fd)  # share the blocks again: the next write copies on write
-        gen += 1
-        stamp(gen)
-        n = os.pwrite(fd, buf, 0)
-        if n != size:
-            sys.exit("pwrite returned %d of %d" % (n, size))
-        struct.pack_into("<Q", shared, PUBLISHED, gen)
-        writes += 1
-    struct.pack_into("<Q", shared, STOP, 1)
+    try:
+        while True:
+            now = time.monotonic()
+            passes = struct.unpack_from("<Q", shared, PASSES)[0]
+            if now >= hard_stop or (now >= stop and writes >= 10 and passes >= 10):
+                break
+            pid, wstatus = os.waitpid(reader, os.WNOHANG)
+            if pid:  # the reader was killed (a fault's SIGBUS) or failed: judged below
+                status = wstatus
+                break
+            fcntl.ioctl(cfd, FICLONE, fd)  # share the blocks again: the next write copies on write
+            gen += 1
+            stamp(gen)
+            n = os.pwrite(fd, buf, 0)
+            if n != size:
+                sys.exit("pwrite returned %d of %d" % (n, size))
+            struct.pack_into("<Q", shared, PUBLISHED, gen)
+            writes += 1
+    finally:  # a failed write stops the reader too
+        struct.pack_into("<Q", shared, STOP, 1)
     if status is None:
         _, status = os.waitpid(reader, 0)
     passes, stale = struct.unpack_from("<QQ", shared, PASSES)
