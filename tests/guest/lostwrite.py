@@ -175,6 +175,7 @@ def self_writes(path, secs):
             sys.exit(1)
         rounds += 1
     print("%d rounds" % rounds)
+    print("%d pages a round" % PAGES)
     print("self writes: all correct")
 
 

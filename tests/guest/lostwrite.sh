@@ -4,10 +4,10 @@
 # every completed pwrite() stays written (patches/0015).  Two controls run beside it, read
 # faults instead of write faults and the two processes on different pages, and a pwrite() whose
 # buffer is a mapping of the file it writes (0015's fallback: it must neither hang nor write
-# the wrong bytes, and under daxcow its counter shows the bounce path taken).  Each mode runs
-# 10 s (LOSTWRITE_SECS) and longer, up to twelve times as long, until the writer has 10
-# rounds (the self mode 10 s).  On the pristine kernel (PROFILE=pristine, 7.3 without the series) the first
-# check fails: docs/failure-model.md records that run.
+# the wrong bytes, and under daxcow its counter shows the bounce path taken).  Each racing
+# mode runs 10 s (LOSTWRITE_SECS) and longer, up to twelve times as long, until the writer has
+# 10 rounds; the self mode runs LOSTWRITE_SECS.  On the pristine kernel (PROFILE=pristine, 7.3
+# without the series) the first check fails: docs/failure-model.md records that run.
 set -u
 . "$(dirname "$0")/lib.sh"
 [ "$(nproc)" -ge 2 ] || die "the race needs two CPUs; the guest has $(nproc)"
@@ -34,12 +34,15 @@ run() {  # OUTPUT ENGINE
 			# 0015's bounce path writes a page per dax_iomap_rw(), and daxcow counts a
 			# copy-around per pass over a shared extent: the whole-file write from the
 			# file's own mapping, which the fast path cannot make progress on, takes at
-			# least PAGES (256) passes a round; done in one pass, it would take one.
-			local rounds passes
+			# least a pass per page a round (lostwrite.py prints how many pages); done in
+			# one pass, it would take one.
+			local rounds pages passes
 			rounds=$(awk '/ rounds$/ { print $1 }' "$1.$mode")
+			pages=$(awk '/ pages a round$/ { print $1 }' "$1.$mode")
 			passes=$(( $(counter cow_write) - writes_before ))
 			echo "self: $passes write copy-arounds in ${rounds:-0} rounds" >> "$1"
-			if [ "${rounds:-0}" -gt 0 ] && [ "$passes" -ge $((256 * rounds)) ]; then
+			if [ "${rounds:-0}" -gt 0 ] && [ "${pages:-0}" -gt 0 ] &&
+			   [ "$passes" -ge $((pages * rounds)) ]; then
 				echo "self: written a page at a time (the bounce path)" >> "$1"
 			fi
 		fi
