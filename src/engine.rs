@@ -123,6 +123,9 @@ fn map_for_compare<'a: 'g, 'g>(
 }
 
 /// Compares up to `pair.len` bytes of a pair under `rule`, as much as both sides can be mapped.
+/// The destination is mapped only over what the source mapped, as in
+/// `dax_range_compare_iter()`: a block past that (a bad one, say) is left to the next pair,
+/// and does not fail a compare whose first piece already differs.
 fn compare_pair(pair: &Pair<Iomap<'_>>, rule: PairRule) -> Result<DataOutcome> {
     let guard = DaxReadGuard::new("dedupe compare");
     let src = match rule {
@@ -134,18 +137,13 @@ fn compare_pair(pair: &Pair<Iomap<'_>>, rule: PairRule) -> Result<DataOutcome> {
             pair.len,
         )?),
     };
+    // Never longer than `pair.len`: `PmemSpan::map` gives at most what it was asked for.
+    let len = src.as_ref().map_or(pair.len, |s| s.len() as u64);
     let dst = match rule {
         PairRule::SourceMustBeZero => None,
-        _ => Some(map_for_compare(
-            &guard,
-            &pair.dst.raw,
-            pair.dst_pos,
-            pair.len,
-        )?),
+        _ => Some(map_for_compare(&guard, &pair.dst.raw, pair.dst_pos, len)?),
     };
-    let n = to_usize(pair.len)?
-        .min(src.as_ref().map_or(usize::MAX, PmemSpan::len))
-        .min(dst.as_ref().map_or(usize::MAX, PmemSpan::len));
+    let n = to_usize(len)?.min(dst.as_ref().map_or(usize::MAX, PmemSpan::len));
     let equal = match (rule, &src, &dst) {
         (PairRule::CompareBoth, Some(s), Some(d)) => s.equal(0, Some((d, 0)), n)?,
         (PairRule::SourceMustBeZero, Some(s), None) => s.equal(0, None, n)?,
