@@ -199,6 +199,27 @@ impl<'a> IomapIter<'a> {
     }
 }
 
+impl IomapIter<'_> {
+    /// Where the current mapping ends for the walk, as `iomap_length_trim()` computes it: at
+    /// the end of the mapping, or of the source mapping if the file system gave one (not a
+    /// hole) and it ends first; `iomap_iter_advance()` refuses to go further.
+    fn mapping_end(&self) -> u64 {
+        // A negative offset (a file system's bug) counts as zero: the walk then refuses to
+        // advance rather than trust it.
+        let end_of = |m: &bindings::iomap| {
+            u64::try_from(m.offset)
+                .unwrap_or(0)
+                .saturating_add(m.length)
+        };
+        let end = end_of(&self.iter.iomap);
+        if u32::from(self.iter.srcmap.type_) == bindings::IOMAP_HOLE {
+            end
+        } else {
+            end.min(end_of(&self.iter.srcmap))
+        }
+    }
+}
+
 impl<'a> MappingCursor for IomapIter<'a> {
     type Error = Error;
     type Raw = Iomap<'a>;
@@ -218,9 +239,13 @@ impl<'a> MappingCursor for IomapIter<'a> {
         // SAFETY: iomap_iter() just produced this mapping of the inode, whose mapping stays
         // stable for 'a (type invariant), and whose blocks live on its file system's dax device.
         let m = unsafe { Iomap::from_raw(&self.iter.iomap)? };
+        // What the walk may consume of it (a length of zero, from a source mapping that ends
+        // before this one begins, is refused by the walk's users as a mapping that does not
+        // contain the position).
+        let length = self.mapping_end().saturating_sub(m.offset());
         Ok(Some(Mapping {
             offset: m.offset(),
-            length: m.length(),
+            length,
             kind: m.kind(),
             raw: m,
         }))
@@ -240,8 +265,9 @@ impl<'a> MappingCursor for IomapIter<'a> {
         let left = if self.done {
             0
         } else {
-            let end = (self.iter.iomap.offset as u64).saturating_add(self.iter.iomap.length);
-            end.saturating_sub(self.pos()).min(self.iter.len)
+            self.mapping_end()
+                .saturating_sub(self.pos())
+                .min(self.iter.len)
         };
         if len > left {
             return Err(EIO);
