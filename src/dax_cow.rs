@@ -250,9 +250,10 @@ unsafe extern "C" fn unshare_copy_c(
 ///
 /// Called by `fs/dax.c` only, with the contract of `dax_dedupe_file_range_compare()`: two live
 /// inodes whose mappings their callers keep stable for the call (both locked), their file
-/// system's iomap operations, and `same` pointing to the caller's result.  The operations
-/// must never be freed: [`record_test_ops`] may keep them.  An iomap operations table is a
-/// `static const` in every file system that has one.
+/// system's iomap operations, and `same` pointing to the caller's result.  The operations are
+/// a static table (the contract of `->range_compare` in `include/linux/dax_cow.h`), valid as
+/// long as the code that defines it is loaded: [`record_test_ops`] keeps a built-in file
+/// system's, whose code never goes.
 unsafe extern "C" fn range_compare_c(
     src: *mut bindings::inode,
     srcoff: bindings::loff_t,
@@ -266,13 +267,13 @@ unsafe extern "C" fn range_compare_c(
         return errno_of(Err(EINVAL));
     }
     let r = (|| {
-        // SAFETY: `ops` are the file system's iomap operations, never freed (the caller's
-        // guarantee).
-        let ops: &'static bindings::iomap_ops = unsafe { ops.as_ref() }.ok_or(EINVAL)?;
         // SAFETY: `src` is a live inode for the call (the caller's guarantee), so its super
         // block and file system type are too; `record_test_ops` checks for null; `ops` are
-        // its file system's.
+        // its file system's static table (the caller's guarantee).
         unsafe { record_test_ops(src, ops) };
+        // SAFETY: `ops` are the file system's iomap operations, a static table, so live for
+        // the call (the caller's guarantee); `as_ref` turns a null pointer into None.
+        let ops: &bindings::iomap_ops = unsafe { ops.as_ref() }.ok_or(EINVAL)?;
         // SAFETY: both inodes are live with stable extent maps for the call (the caller's
         // guarantee), and `ops` are their file system's.
         let (mut s, mut d) = unsafe { IomapIter::pair(src, srcoff, dst, dstoff, len, ops)? };
@@ -302,12 +303,14 @@ static TEST_IOMAP_OPS: AtomicPtr<bindings::iomap_ops> = AtomicPtr::new(ptr::null
 ///
 /// # Safety
 ///
-/// `inode` is a live inode, or null; `ops` are its file system's iomap operations.  The
-/// `'static` lifetime is the caller's promise that they are never freed: the C test caller may
-/// use them at any later time.  The checks below refuse operations in module or vmalloc memory
-/// as well, but cannot tell a static table from one in the slab.
-unsafe fn record_test_ops(inode: *mut bindings::inode, ops: &'static bindings::iomap_ops) {
-    if !TEST_IOMAP_OPS.load(Ordering::Acquire).is_null() || inode.is_null() {
+/// `inode` is a live inode, or null; `ops` are its file system's iomap operations, a static
+/// table (the contract of `->range_compare` in `include/linux/dax_cow.h`), or null.  The C
+/// test caller may use them at any later time: only a built-in file system's are kept, whose
+/// code, and so its static table, is never unloaded.  The checks below refuse operations in
+/// module or vmalloc memory as well, but cannot tell a static table from one in the slab: that
+/// is the contract's part.
+unsafe fn record_test_ops(inode: *mut bindings::inode, ops: *const bindings::iomap_ops) {
+    if !TEST_IOMAP_OPS.load(Ordering::Acquire).is_null() || inode.is_null() || ops.is_null() {
         return;
     }
     // SAFETY: a live inode has a live super block, whose type is set while it is mounted.
@@ -323,7 +326,7 @@ unsafe fn record_test_ops(inode: *mut bindings::inode, ops: &'static bindings::i
     // ranges.
     if unsafe {
         bindings::is_vmalloc_or_module_addr(fs_type.cast()) != 0
-            || bindings::is_vmalloc_or_module_addr(ptr::from_ref(ops).cast()) != 0
+            || bindings::is_vmalloc_or_module_addr(ops.cast()) != 0
     } {
         return;
     }
@@ -336,7 +339,7 @@ unsafe fn record_test_ops(inode: *mut bindings::inode, ops: &'static bindings::i
         )
         .is_ok()
     {
-        TEST_IOMAP_OPS.store(ptr::from_ref(ops).cast_mut(), Ordering::Release);
+        TEST_IOMAP_OPS.store(ops.cast_mut(), Ordering::Release);
     }
 }
 
