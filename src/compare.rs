@@ -3,10 +3,9 @@
 //! The rules and the byte comparison behind FIDEDUPERANGE on DAX.
 //!
 //! Two ranges are the same when every pair of extents that face each other compares equal.
-//! The pairing rules follow `dax_range_compare_iter()` where its behaviour is deliberate (a
-//! hole only matches a hole), and differ where it reads what a file does not contain (an
-//! unwritten extent reads as zeroes to every reader, so it is compared as zeroes, never by
-//! reading its stale blocks).
+//! The pairing rules are those of `dax_range_compare_iter()` as patches/0007 leaves it: a hole
+//! only matches a hole, and an unwritten extent reads as zeroes to every reader, so it is
+//! compared as zeroes, never by reading its stale blocks (7.3 without 0007 reads them).
 
 use crate::extent::ExtentKind;
 

@@ -35,8 +35,10 @@ pub struct CopyAroundPlan {
     pub head: Range<u64>,
     /// The part of the span after the operation that must be filled from the source.
     pub tail: Range<u64>,
-    /// True when the operation covers the span exactly (the fault case): then the whole span
-    /// is filled from the source, because the caller writes nothing itself.
+    /// True when the operation covers the span exactly: then the whole span is filled from
+    /// the source, as `copy_all` in `dax_iomap_copy_around()` does.  For a fault that is the
+    /// point (the caller stores nothing itself); a write aligned at both ends is filled too,
+    /// and then overwrites the fill with its own bytes.
     pub whole: bool,
 }
 
