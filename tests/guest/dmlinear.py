@@ -11,7 +11,9 @@ extents itself, so the test first runs its operations on a device with one linea
 device size is built from several targets that alternate between pmem0 and pmem1 at the same
 offsets, each boundary 4 KiB- but not 2 MiB-aligned and placed inside an extent an operation
 uses: the source and destination of an unaligned write, of an unshare, the two sides of a
-dedupe, the source of a PMD write fault and the destination of another.  XFS on a fresh file
+dedupe, the source of a PMD write fault and the destination of another; one more dedupe meets
+a known bad block (marked through the pmem disk's badblocks attribute) past the source's first
+piece.  XFS on a fresh file
 system of the same size makes the same allocations; `run` checks with FIEMAP that every
 extent really straddles its boundary before it trusts a result.
 
@@ -112,13 +114,34 @@ class Model:
         return "DIFFERS from byte %d: %r" % (first, bytes(got[first:first + 24]))
 
 
-def operations(out, st, marks, seed):
+def mark_bad(table, dev_off, bad):
+    """Marks the 4 KiB block at `dev_off` of the dm device bad on the pmem device that holds
+    it, through its badblocks attribute, and adds it to `bad` for clear_bad()."""
+    s, n, dev, off = next(t for t in table if t[0] <= dev_off < t[0] + t[1])
+    pmem_off = off + dev_off - s
+    with open("/sys/block/pmem%d/badblocks" % dev, "w") as f:
+        f.write("%d %d\n" % (pmem_off // 512, BLOCK // 512))
+    bad.append((dev, pmem_off))
+
+
+def clear_bad(out, bad):
+    """Clears the blocks mark_bad() marked by writing them through the block device (the pmem
+    driver clears poison on a write; legacy pmem has no firmware to ask)."""
+    for dev, off in bad:
+        direct_io(dev, off, BLOCK, bytes(BLOCK))
+    left = [open("/sys/block/pmem%d/badblocks" % dev).read().strip() for dev in (0, 1)]
+    out.append("bad blocks left after clearing: %s" % ("none" if not any(left) else left))
+
+
+def operations(out, st, marks, seed, table, bad):
     """The operations, identical in both phases; `marks` collects the device offsets of the
-    extents each boundary must fall inside (the plan) or is checked against (the run)."""
+    extents each boundary must fall inside (the plan) or is checked against (the run).  `table`
+    is the dm device's; blocks marked bad go to `bad`, for the caller to clear."""
     rnd = random.Random(seed)
     model = Model()
     a_path, b_path = os.path.join(MNT, "a"), os.path.join(MNT, "b")
     c_path, d_path = os.path.join(MNT, "c"), os.path.join(MNT, "d")
+    e_path = os.path.join(MNT, "e")
 
     # a: 16 blocks of random bytes; b its clone.
     model.files["a"] = rnd.randbytes(16 * BLOCK)
@@ -131,6 +154,12 @@ def operations(out, st, marks, seed):
     model.files["b"] = bytes(model.files["a"])
     marks["a"] = phys(a, 0, 16 * BLOCK)
     out.append("file a has STATX_ATTR_DAX: %s" % is_dax(a_path))
+    # e: 8 blocks of other bytes, for the dedupe with a bad block below; made now, before any
+    # operation frees blocks, so that it lands where the plan put it whenever the log commits.
+    e = os.open(e_path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.pwrite(e, rnd.randbytes(8 * BLOCK), 0)
+    os.fsync(e)
+    marks["e"] = phys(e, 0, 8 * BLOCK)
 
     # Two unaligned writes into b, each across two blocks: the first's destination span is cut
     # between its pages (dax_iomap_iter() maps it in two pieces and asks for the copy around
@@ -168,6 +197,21 @@ def operations(out, st, marks, seed):
         lambda: dedupe(a, 0, b, 0, 4 * BLOCK)))
     out.append("a after dedupe: %s" % model.check("a", a))
     out.append("b after dedupe: %s" % model.check("b", b))
+
+    # Dedupe against a destination with a known bad block past the source's first piece: e's
+    # block 5 bad.  a's blocks 8-15 are one extent cut at 10|11, so the source maps 3 blocks
+    # first; dax_range_compare_iter() maps the destination over those 3 only, finds them
+    # different and says so.  Mapping the destination over the whole pair would reach the bad
+    # block and fail the compare with EIO.  Without the cut (the plan) both sides map all 8
+    # blocks and the bad block is an EIO for either engine.  A read of the bad block shows
+    # that the driver knows it (else "differs" could come from a block that is not bad).
+    if marks["e"] is not None:
+        mark_bad(table, marks["e"] + 5 * BLOCK, bad)
+        out.append("dedupe a[8-15] -> e[0-7] (different, e's block 5 bad): %s" % outcome(
+            lambda: dedupe(a, 8 * BLOCK, e, 0, 8 * BLOCK)))
+        out.append("read e's block 5: %s" % outcome(lambda: len(os.pread(e, BLOCK, 5 * BLOCK))))
+        out.append("a after the dedupe with a bad block: %s" % model.check("a", a))
+    os.close(e)
 
     # PMD write faults: c is 4 MiB in two 2 MiB-aligned extents, d its clone, both with 2 MiB
     # extent and CoW extent size hints.  The fault at d's first 2 MiB copies a source cut in
@@ -239,7 +283,8 @@ def uncut(marks, cuts):
     source, the second write's destination and the first PMD fault's destination."""
     whole = {"first write's source": (marks["a"] + 2 * BLOCK, 2 * BLOCK),
              "second write's destination": (marks["write2_dst"], 2 * BLOCK),
-             "first PMD fault's destination": (marks["pmd_dst1"], 2 * MiB)}
+             "first PMD fault's destination": (marks["pmd_dst1"], 2 * MiB),
+             "bad-block dedupe's destination": (marks["e"], 8 * BLOCK)}
     return {k: not any(s < cut < s + n for cut in cuts) for k, (s, n) in whole.items()}
 
 
@@ -283,15 +328,21 @@ def direct_io(dev, off, n, data=None):
 
 def plan(state):
     dm_remove()
-    dm_create([(0, DEV_BYTES, 0, 0)])
+    table = [(0, DEV_BYTES, 0, 0)]
+    dm_create(table)
+    marks = {}
+    out = []
+    bad = []
     try:
         mkfs_mount()
-        marks = {}
-        out = []
-        operations(out, daxcow_stats, marks, 1)
+        operations(out, daxcow_stats, marks, 1, table, bad)
         sh("umount", MNT)
     finally:
-        dm_remove()
+        subprocess.run(["umount", MNT], stderr=subprocess.DEVNULL)
+        try:
+            dm_remove()
+        finally:
+            clear_bad(out, bad)
     missing = [k for k, v in marks.items() if v is None]
     if missing:
         raise SystemExit("plan: extents not contiguous: %s" % missing)
@@ -320,10 +371,11 @@ def run(state, output, seed):
         direct_io(dev, off, n, canary_bytes(dev, off, n))
     dm_remove()
     dm_create(table)
+    bad = []
     try:
         mkfs_mount()
         marks = {}
-        operations(out, daxcow_stats, marks, seed)
+        operations(out, daxcow_stats, marks, seed, table, bad)
         # The PMD fault in d's second 2 MiB falls back to 4 KiB here: XFS cancels the 2 MiB CoW
         # reservation of the refused PMD fault, and the 4 KiB fault allocates anew elsewhere
         # (the cancelled blocks are busy until the log commits).  That the refusal came from
@@ -338,7 +390,10 @@ def run(state, output, seed):
         out.append("xfs_repair -n: %s" % ("clean" if r.returncode == 0 else "PROBLEMS"))
     finally:
         subprocess.run(["umount", MNT], stderr=subprocess.DEVNULL)
-        dm_remove()
+        try:
+            dm_remove()
+        finally:
+            clear_bad(out, bad)
     damaged = []
     for dev, off, n in regions:
         got = direct_io(dev, off, n)
