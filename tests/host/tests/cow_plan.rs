@@ -88,6 +88,15 @@ fn fault_on_an_aligned_page_copies_the_whole_page() {
 }
 
 #[test]
+fn write_aligned_at_both_ends_fills_its_whole_span_as_copy_all_does() {
+    // The plan does not know the caller: a write over pages 2-4 plans what a fault would,
+    // the old data under every byte the write then stores (docs/design.md, "Short writes").
+    let p = CopyAroundPlan::new(8192, 3 * 4096, 4096).unwrap();
+    assert!(p.whole);
+    assert_eq!(p.fill_ranges().collect::<Vec<_>>(), vec![0..3 * 4096]);
+}
+
+#[test]
 fn pmd_fault_copies_two_mib() {
     let p = CopyAroundPlan::new(2 << 20, 2 << 20, 2 << 20).unwrap();
     assert!(p.whole);
