@@ -19,7 +19,8 @@ import struct
 import sys
 
 from cowlib import (BLOCK, FALLOC_FL_KEEP_SIZE, FALLOC_FL_UNSHARE_RANGE, FIDEDUPERANGE,
-                    FIEMAP_EXTENT_SHARED, fallocate, fiemap, outcome, reflinked_pair)
+                    FIEMAP_EXTENT_SHARED, fallocate, fiemap, mark_bad_block, outcome,
+                    reflinked_pair)
 
 BLOCKS = 16
 BAD = 1  # the shared block that goes bad
@@ -82,8 +83,7 @@ phys_a, shared_a = physical_of(a, BAD * BLOCK)
 phys_b, shared_b = physical_of(b, BAD * BLOCK)
 print("setup: block %d shared by a and b: %s" % (BAD, phys_a == phys_b and shared_a and shared_b))
 sector = phys_a // 512
-with open("/sys/block/%s/badblocks" % disk, "w") as f:
-    f.write("%d %d\n" % (sector, BLOCK // 512))
+mark_bad_block(disk, phys_a)
 with open("/sys/block/%s/badblocks" % disk) as f:
     print("setup: bad range known to the driver: %s" % (f.read().split() == [str(sector), str(BLOCK // 512)]))
 

@@ -70,3 +70,10 @@ def daxcow_stats():
             return {k: int(v) for k, v in (line.split() for line in f)}
     except OSError:
         return None
+
+
+def mark_bad_block(disk, offset):
+    """Marks the block at byte `offset` of pmem disk `disk` (e.g. "pmem0") bad through its
+    badblocks attribute, the way the pmem driver learns of poison from the platform."""
+    with open("/sys/block/%s/badblocks" % disk, "w") as f:
+        f.write("%d %d\n" % (offset // 512, BLOCK // 512))

@@ -36,7 +36,7 @@ import subprocess
 import sys
 
 from cowlib import (BLOCK, FALLOC_FL_KEEP_SIZE, FALLOC_FL_UNSHARE_RANGE, FICLONE,
-                    daxcow_stats, fallocate, fiemap, outcome)
+                    daxcow_stats, fallocate, fiemap, mark_bad_block, outcome)
 
 MiB = 1 << 20
 DEV_BYTES = 512 * MiB
@@ -119,8 +119,7 @@ def mark_bad(table, dev_off, bad):
     it, through its badblocks attribute, and adds it to `bad` for clear_bad()."""
     s, n, dev, off = next(t for t in table if t[0] <= dev_off < t[0] + t[1])
     pmem_off = off + dev_off - s
-    with open("/sys/block/pmem%d/badblocks" % dev, "w") as f:
-        f.write("%d %d\n" % (pmem_off // 512, BLOCK // 512))
+    mark_bad_block("pmem%d" % dev, pmem_off)
     bad.append((dev, pmem_off))
 
 
